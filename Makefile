@@ -1,0 +1,115 @@
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# flowqoe - one Makefile.  `make` builds build/flowqoe; `make help` lists targets.
+
+ARCH       ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+BUILD      ?= build
+CLANG      ?= clang
+BPFTOOL    ?= bpftool
+CC         ?= cc
+PREFIX     ?= /usr/local
+VENV       ?= .venv
+PYTHON     ?= python3
+
+VMLINUX    := vmlinux/$(ARCH)/vmlinux.h
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
+              -I$(dir $(VMLINUX)) -Ibpf -Ishaper -Wall -Wno-unused-function
+CFLAGS     ?= -O2 -g
+CFLAGS     += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE \
+              -I$(BUILD) -Ibpf -Ishaper -Iuser
+LDLIBS     := -lbpf -lelf -lz -lpcap -lmicrohttpd -ljansson -lpthread -lm
+
+# BPF objects: every bpf/*.bpf.c and shaper/*.bpf.c gets an object and a skeleton.
+BPF_SRCS   := $(wildcard bpf/*.bpf.c shaper/*.bpf.c)
+BPF_OBJS   := $(patsubst %.bpf.c,$(BUILD)/%.bpf.o,$(notdir $(BPF_SRCS)))
+SKELS      := $(patsubst %.bpf.c,$(BUILD)/%.skel.h,$(notdir $(BPF_SRCS)))
+BPF_HDRS   := $(wildcard bpf/*.h shaper/*.h)
+
+# Userspace: every user/*.c except main.c is library code shared with tests.
+USER_SRCS  := $(filter-out user/main.c,$(wildcard user/*.c))
+USER_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_SRCS))
+USER_HDRS  := $(wildcard user/*.h) $(BPF_HDRS)
+
+.PHONY: all clean deps venv test test-unit test-root bench fuzz install demo vmlinux help test-vm
+all: $(BUILD)/flowqoe
+
+help:
+	@echo "make            build $(BUILD)/flowqoe"
+	@echo "make demo       install deps, build, run a live demo over two network namespaces"
+	@echo "make test       install deps, build, run every test tier (needs root)"
+	@echo "make bench      benchmarks (ratios against baselines measured in the same run)"
+	@echo "make fuzz       fuzz targets (not run in CI)"
+	@echo "make venv       Python venv with scikit-learn etc. for models/ and reference tools"
+	@echo "make test-vm    kernel test suites inside virtme-ng VMs"
+	@echo "make install    install flowqoe and its man page under PREFIX=$(PREFIX)"
+	@echo "make vmlinux    regenerate $(VMLINUX) from /sys/kernel/btf/vmlinux"
+
+$(BUILD) $(BUILD)/user $(BUILD)/tests:
+	mkdir -p $@
+
+vmlinux:
+	mkdir -p $(dir $(VMLINUX))
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $(VMLINUX).tmp
+	mv $(VMLINUX).tmp $(VMLINUX)
+
+# clang -> bpftool gen object (static linking, strips DWARF) -> skeleton
+$(BUILD)/%.tmp.o: bpf/%.bpf.c $(BPF_HDRS) $(VMLINUX) | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+$(BUILD)/%.tmp.o: shaper/%.bpf.c $(BPF_HDRS) $(VMLINUX) | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+$(BUILD)/%.bpf.o: $(BUILD)/%.tmp.o
+	$(BPFTOOL) gen object $@ $<
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/user/%.o: user/%.c $(USER_HDRS) $(SKELS) | $(BUILD)/user
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libflowqoe.a: $(USER_OBJS)
+	$(AR) rcs $@ $^
+
+# every object linked directly (not through the archive) so that features
+# registering themselves from constructors (fq_attach_register) are kept
+$(BUILD)/flowqoe: $(BUILD)/user/main.o $(USER_OBJS)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# ---- tests ---------------------------------------------------------------
+# Every tests/unit/*.c and tests/progrun/*.c is one test program linked with
+# libflowqoe.a.  tests/run runs all tiers and prints "N passed, N failed".
+TEST_SRCS  := $(wildcard tests/unit/*.c tests/progrun/*.c)
+TEST_BINS  := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
+
+$(BUILD)/tests/%: tests/%.c tests/testlib.h $(BUILD)/libflowqoe.a $(SKELS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests -o $@ $< $(BUILD)/libflowqoe.a $(LDLIBS)
+
+tests: $(BUILD)/flowqoe $(TEST_BINS)
+
+# The README's test command: installs what it needs, builds, runs every tier.
+test: deps
+	$(MAKE) tests
+	tests/run
+
+deps:
+	.ci/deps.sh
+
+demo: deps
+	$(MAKE) all
+	tests/demo.sh $(IFACE)
+
+venv: $(VENV)/.done
+$(VENV)/.done: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q -r requirements.txt
+	touch $@
+
+bench: all tests
+	bench/run
+
+install: $(BUILD)/flowqoe
+	install -D -m 0755 $(BUILD)/flowqoe $(DESTDIR)$(PREFIX)/sbin/flowqoe
+	install -D -m 0644 docs/flowqoe.8 $(DESTDIR)$(PREFIX)/share/man/man8/flowqoe.8
+
+clean:
+	rm -rf $(BUILD)
+
+.SECONDARY:

@@ -1,0 +1,459 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * flowqoe.bpf.c - the datapath: per-flow and per-interface accounting.
+ *
+ * fq_xdp runs on ingress (XDP), fq_tc_egress/fq_tc_ingress on tc clsact.
+ * All three are thin entry points around fq_account(), which pcap replay
+ * also runs through BPF_PROG_RUN with the capture time as the clock.
+ * A monitor never drops: every verdict is pass.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "flowqoe.h"
+#include "parse.h"
+
+#define TC_ACT_OK 0
+
+/* Set by userspace between open and load. */
+const volatile __u8 cfg_replay_clock = 0; /* take the clock from fq_clock_ns */
+
+/* Replay writes each packet's capture time here (mmap'ed .bss) before
+ * BPF_PROG_RUN; unused live, where cfg_replay_clock is 0 and the verifier
+ * drops the branch. */
+__u64 fq_clock_ns = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, FQ_DEFAULT_MAX_FLOWS);
+	__type(key, struct fq_flow_key);
+	__type(value, struct fq_flow);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} fq_flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fq_totals);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} fq_totals SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 256);
+	__type(key, __u32);
+	__type(value, struct fq_proto_ctr);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} fq_proto SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32); /* EtherType */
+	__type(value, struct fq_ether_ctr);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} fq_ether SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct fq_frag_key);
+	__type(value, struct fq_frag_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} fq_frags SEC(".maps");
+
+/* Per-CPU template for new flows: struct fq_flow is larger than the BPF
+ * stack, so a new entry is built here and copied in by the map update. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fq_flow);
+} fq_scratch SEC(".maps");
+
+static __always_inline __u64 fq_now(void)
+{
+	if (cfg_replay_clock)
+		return fq_clock_ns;
+	return bpf_ktime_get_ns();
+}
+
+static __always_inline __u32 fq_log2(__u64 v)
+{
+	__u32 r = 0;
+
+	/* branch-free floor(log2(v)), 0 for v <= 1 */
+	if (v >> 32) { v >>= 32; r += 32; }
+	if (v >> 16) { v >>= 16; r += 16; }
+	if (v >> 8) { v >>= 8; r += 8; }
+	if (v >> 4) { v >>= 4; r += 4; }
+	if (v >> 2) { v >>= 2; r += 2; }
+	if (v >> 1) { r += 1; }
+	return r;
+}
+
+/* Lock-free min/max.  Bounded: a lost race retries a few times and is
+ * then counted, never silently dropped. */
+#define FQ_CAS_TRIES 4
+
+static __always_inline int fq_min64(__u64 *slot, __u64 v)
+{
+	for (int i = 0; i < FQ_CAS_TRIES; i++) {
+		__u64 old = *(volatile __u64 *)slot;
+
+		if (v >= old)
+			return 0;
+		if (__sync_val_compare_and_swap(slot, old, v) == old)
+			return 0;
+	}
+	return 1;
+}
+
+static __always_inline int fq_max64(__u64 *slot, __u64 v)
+{
+	for (int i = 0; i < FQ_CAS_TRIES; i++) {
+		__u64 old = *(volatile __u64 *)slot;
+
+		if (v <= old)
+			return 0;
+		if (__sync_val_compare_and_swap(slot, old, v) == old)
+			return 0;
+	}
+	return 1;
+}
+
+static __always_inline int fq_min32(__u32 *slot, __u32 v)
+{
+	for (int i = 0; i < FQ_CAS_TRIES; i++) {
+		__u32 old = *(volatile __u32 *)slot;
+
+		if (v >= old)
+			return 0;
+		if (__sync_val_compare_and_swap(slot, old, v) == old)
+			return 0;
+	}
+	return 1;
+}
+
+static __always_inline int fq_max32(__u32 *slot, __u32 v)
+{
+	for (int i = 0; i < FQ_CAS_TRIES; i++) {
+		__u32 old = *(volatile __u32 *)slot;
+
+		if (v <= old)
+			return 0;
+		if (__sync_val_compare_and_swap(slot, old, v) == old)
+			return 0;
+	}
+	return 1;
+}
+
+/* Account one IAT sample; returns CAS failures. */
+static __always_inline int fq_iat(__u64 *sum, __u64 *sq, __u64 *min, __u64 *max,
+				  __u64 iat)
+{
+	__u64 us = iat / 1000;
+
+	__sync_fetch_and_add(sum, iat);
+	__sync_fetch_and_add(sq, us * us);
+	return fq_min64(min, iat) + fq_max64(max, iat);
+}
+
+/*
+ * Global (not inlined) functions are verified once, on their own, instead
+ * of once per path through the parser: without this split the verifier
+ * explores parse paths x update paths and gives up at 1M instructions.
+ */
+__noinline int fq_dir_update(struct fq_dir_stats *d, const struct fq_pkt *p, __u64 now)
+{
+	__u32 size, bin;
+	__u64 prev;
+	int fail = 0;
+
+	if (!d || !p)
+		return 0;
+	size = p->ip_len;
+
+	__sync_fetch_and_add(&d->packets, 1);
+	__sync_fetch_and_add(&d->bytes, size);
+	__sync_fetch_and_add(&d->size_sq, (__u64)size * size);
+	__sync_fetch_and_add(&d->hdr_bytes, p->hdr_len);
+	if (p->ip_len > p->hdr_len)
+		__sync_fetch_and_add(&d->payload, p->ip_len - p->hdr_len);
+
+	bin = fq_log2(size);
+	if (bin >= FQ_SIZE_BINS)
+		bin = FQ_SIZE_BINS - 1;
+	__sync_fetch_and_add(&d->size_hist[bin], 1);
+	fail += fq_min32(&d->size_min, size);
+	fail += fq_max32(&d->size_max, size);
+
+	prev = __sync_lock_test_and_set(&d->last_ns, now);
+	if (prev == 0) {
+		/* first packet in this direction */
+		__sync_val_compare_and_swap(&d->first_ns, 0, now);
+	} else {
+		__u64 iat = now > prev ? now - prev : 0;
+
+		bin = fq_log2(iat / 1000);
+		if (bin >= FQ_IAT_BINS)
+			bin = FQ_IAT_BINS - 1;
+		__sync_fetch_and_add(&d->iat_hist[bin], 1);
+		fail += fq_iat(&d->iat_sum, &d->iat_sq, &d->iat_min, &d->iat_max, iat);
+	}
+
+	if (p->proto == IPPROTO_TCP_ && p->tcp_flags) {
+		__u8 f = p->tcp_flags;
+
+		if (f & 0x01) __sync_fetch_and_add(&d->flags[FQ_FIN], 1);
+		if (f & 0x02) __sync_fetch_and_add(&d->flags[FQ_SYN], 1);
+		if (f & 0x04) __sync_fetch_and_add(&d->flags[FQ_RST], 1);
+		if (f & 0x08) __sync_fetch_and_add(&d->flags[FQ_PSH], 1);
+		if (f & 0x10) __sync_fetch_and_add(&d->flags[FQ_ACK], 1);
+		if (f & 0x20) __sync_fetch_and_add(&d->flags[FQ_URG], 1);
+		if (f & 0x40) __sync_fetch_and_add(&d->flags[FQ_ECE], 1);
+		if (f & 0x80) __sync_fetch_and_add(&d->flags[FQ_CWR], 1);
+	}
+	return fail;
+}
+
+/* 0 if (a, pa) <= (b, pb) in key order, 1 otherwise. */
+static __always_inline int fq_key_swap(const __u8 *a, __u16 pa, const __u8 *b, __u16 pb)
+{
+	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
+
+	if (x[0] != y[0])
+		return bpf_be64_to_cpu(x[0]) > bpf_be64_to_cpu(y[0]);
+	if (x[1] != y[1])
+		return bpf_be64_to_cpu(x[1]) > bpf_be64_to_cpu(y[1]);
+	return pa > pb;
+}
+
+__noinline int fq_flow_update(const struct fq_pkt *p, __u64 now)
+{
+	struct fq_flow_key key = {};
+	struct fq_totals *t;
+	struct fq_flow *f;
+	__u32 zero = 0;
+	__u8 dir;
+	int fail;
+
+	t = bpf_map_lookup_elem(&fq_totals, &zero);
+	if (!t || !p)
+		return 0;
+
+	dir = fq_key_swap(p->src, p->sport, p->dst, p->dport);
+	if (dir == FQ_DIR_LO_HI) {
+		fq_copy16(key.addr_lo, p->src);
+		fq_copy16(key.addr_hi, p->dst);
+		key.port_lo = p->sport;
+		key.port_hi = p->dport;
+	} else {
+		fq_copy16(key.addr_lo, p->dst);
+		fq_copy16(key.addr_hi, p->src);
+		key.port_lo = p->dport;
+		key.port_hi = p->sport;
+	}
+	key.proto = p->proto;
+	key.family = p->family;
+	key.vlan = p->vlan;
+
+	f = bpf_map_lookup_elem(&fq_flows, &key);
+	if (!f) {
+		struct fq_flow *tmpl = bpf_map_lookup_elem(&fq_scratch, &zero);
+		long err;
+
+		if (!tmpl)
+			return 0;
+		/* fields a packet never leaves at zero */
+		tmpl->initiator = dir;
+		tmpl->first_ns = now;
+		tmpl->iat_min = ~0ULL;
+		tmpl->dir[0].size_min = ~0U;
+		tmpl->dir[0].iat_min = ~0ULL;
+		tmpl->dir[1].size_min = ~0U;
+		tmpl->dir[1].iat_min = ~0ULL;
+		err = bpf_map_update_elem(&fq_flows, &key, tmpl, BPF_NOEXIST);
+		if (err == 0)
+			t->new_flows++;
+		else if (err != -17 /* EEXIST: another CPU created it */) {
+			t->flow_full++;
+			t->untracked++;
+			return 0;
+		}
+		f = bpf_map_lookup_elem(&fq_flows, &key);
+		if (!f) {
+			t->untracked++;
+			return 0;
+		}
+	}
+
+	fail = fq_dir_update(&f->dir[dir], p, now);
+
+	{
+		__u64 prev = __sync_lock_test_and_set(&f->last_ns, now);
+
+		if (prev)
+			fail += fq_iat(&f->iat_sum, &f->iat_sq, &f->iat_min,
+				       &f->iat_max, now > prev ? now - prev : 0);
+	}
+	if (p->frag == 2)
+		__sync_fetch_and_add(&f->frags, 1);
+	if (p->proto == IPPROTO_TCP_) {
+		if (p->tcp_flags & 0x01)
+			__sync_fetch_and_or(&f->fin_seen, 1 << dir);
+		if (p->tcp_flags & 0x04)
+			f->rst_seen = 1;
+	}
+	if (fail)
+		t->cas_fail += fail;
+	return 0;
+}
+
+static __always_inline void fq_frag_key(struct fq_frag_key *k, const struct fq_pkt *p)
+{
+	fq_copy16(k->src, p->src);
+	fq_copy16(k->dst, p->dst);
+	k->id = p->frag_id;
+	k->proto = p->proto;
+}
+
+static __always_inline void fq_account(void *data, void *data_end, __u32 frame_len,
+				       enum fq_hook hook)
+{
+	struct fq_pkt p = {};
+	struct fq_totals *t;
+	__u32 zero = 0;
+	__u64 now;
+	int res;
+
+	t = bpf_map_lookup_elem(&fq_totals, &zero);
+	if (!t)
+		return;
+	t->packets[hook & 1]++;
+	t->bytes[hook & 1] += frame_len;
+
+	res = fq_parse(data, data_end, &p);
+	switch (res) {
+	case FQ_PARSE_ERR_L2:
+	case FQ_PARSE_ERR_L3:
+		t->parse_errors++;
+		return;
+	case FQ_PARSE_NON_IP: {
+		__u32 et = p.ethertype;
+		struct fq_ether_ctr *e = bpf_map_lookup_elem(&fq_ether, &et);
+
+		t->non_ip++;
+		if (!e) {
+			struct fq_ether_ctr z = {};
+
+			bpf_map_update_elem(&fq_ether, &et, &z, BPF_NOEXIST);
+			e = bpf_map_lookup_elem(&fq_ether, &et);
+			if (!e)
+				return;
+		}
+		e->packets[hook & 1]++;
+		e->bytes[hook & 1] += frame_len;
+		return;
+	}
+	default:
+		break;
+	}
+
+	/* L3 is valid from here on */
+	if (p.family == 4)
+		t->ipv4++;
+	else
+		t->ipv6++;
+	t->ip_bytes[hook & 1] += p.ip_len;
+	{
+		__u32 pk = p.proto;
+		struct fq_proto_ctr *pc = bpf_map_lookup_elem(&fq_proto, &pk);
+
+		if (pc) {
+			pc->packets[hook & 1]++;
+			pc->bytes[hook & 1] += p.ip_len;
+		}
+	}
+
+	if (res == FQ_PARSE_ERR_L4) {
+		t->parse_errors++;
+		return;
+	}
+
+	if (p.frag == 1) {
+		struct fq_frag_key fk = {};
+		struct fq_frag_val fv = { .sport = p.sport, .dport = p.dport };
+
+		t->frag_first++;
+		if (res == FQ_PARSE_OK) {
+			fq_frag_key(&fk, &p);
+			bpf_map_update_elem(&fq_frags, &fk, &fv, BPF_ANY);
+		}
+	} else if (p.frag == 2) {
+		struct fq_frag_key fk = {};
+		struct fq_frag_val *fv;
+
+		fq_frag_key(&fk, &p);
+		fv = bpf_map_lookup_elem(&fq_frags, &fk);
+		if (!fv) {
+			t->frag_orphan++;
+			return;
+		}
+		t->frag_later++;
+		p.sport = fv->sport;
+		p.dport = fv->dport;
+		/* a later fragment carries no L4 header: its hdr_len is L3 only */
+		res = FQ_PARSE_OK;
+	}
+
+	now = fq_now();
+	fq_flow_update(&p, now);
+}
+
+SEC("xdp")
+int fq_xdp(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+
+	fq_account(data, data_end, data_end - data, FQ_HOOK_INGRESS);
+	return XDP_PASS;
+}
+
+/*
+ * tc may see a non-linear skb whose linear part stops short of the L4
+ * header; pull enough to parse (the deepest header stack we read: 2 VLAN
+ * tags, IPv6 + 6 extension headers of up to 64 bytes each is far beyond
+ * this, so we settle for the common case and count the rest as errors).
+ */
+#define FQ_PULL_LEN 128
+
+static __always_inline int fq_tc(struct __sk_buff *skb, enum fq_hook hook)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+
+	if (data_end - data < FQ_PULL_LEN && skb->len > data_end - data) {
+		bpf_skb_pull_data(skb, skb->len < FQ_PULL_LEN ? skb->len : FQ_PULL_LEN);
+		data = (void *)(long)skb->data;
+		data_end = (void *)(long)skb->data_end;
+	}
+	fq_account(data, data_end, skb->len, hook);
+	return TC_ACT_OK;
+}
+
+SEC("tc")
+int fq_tc_egress(struct __sk_buff *skb)
+{
+	return fq_tc(skb, FQ_HOOK_EGRESS);
+}
+
+SEC("tc")
+int fq_tc_ingress(struct __sk_buff *skb)
+{
+	return fq_tc(skb, FQ_HOOK_INGRESS);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
