@@ -311,6 +311,8 @@ __noinline int fq_flow_update(const struct fq_pkt *p, __u64 now)
 	return 0;
 }
 
+#include "window.h"
+
 static __always_inline void fq_frag_key(struct fq_frag_key *k, const struct fq_pkt *p)
 {
 	fq_copy16(k->src, p->src);
@@ -410,6 +412,8 @@ static __always_inline void fq_account(void *data, void *data_end, __u32 frame_l
 
 	now = fq_now();
 	fq_flow_update(&p, now);
+	if (cfg_win_ns)
+		fq_window_update(&p, now);
 }
 
 SEC("xdp")

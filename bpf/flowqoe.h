@@ -13,6 +13,7 @@
 /* vmlinux.h already provides __u8 .. __u64 */
 #else
 #include <linux/types.h>
+#include <linux/bpf.h> /* struct bpf_spin_lock */
 #endif
 
 #define FQ_PIN_ROOT "/sys/fs/bpf/flowqoe"
@@ -171,6 +172,59 @@ struct fq_proto_ctr {
 struct fq_ether_ctr {
 	__u64 packets[FQ_HOOK_MAX];
 	__u64 bytes[FQ_HOOK_MAX]; /* frame bytes */
+};
+
+/*
+ * Per-conversation windows (cloud-gaming style reports).  A conversation is
+ * an IP pair, both directions.  Windows are aligned to multiples of the
+ * window length on the program's clock, so every conversation's windows
+ * line up.  The BPF program accumulates integer sums per direction and, when
+ * a packet falls past the current window, hands the closed window to
+ * userspace through the ring buffer FQ_MAP_WINRB; userspace ends the last
+ * window of a conversation that fell silent (see user/window.c).
+ *
+ * IAT rule: a packet's IAT is the time since the previous packet of the same
+ * direction of the same conversation, counted only when that packet lies in
+ * the same window; a direction with fewer than two packets in a window has
+ * no IAT samples and reports mean and std 0, as does an empty direction.
+ */
+#define FQ_MAP_CONV "fq_conv"
+#define FQ_MAP_WINRB "fq_winrb"
+
+struct fq_conv_key {
+	__u8 addr_lo[16];
+	__u8 addr_hi[16];
+	__u8 family;
+	__u8 pad[3];
+};
+
+struct fq_win_dir {
+	__u32 packets;
+	__u32 iat_n;       /* IAT samples (packets - 1 when >= 1 packet) */
+	__u64 bytes;       /* IP-layer bytes */
+	__u64 bytes_sq;
+	__u64 iat_sum;     /* ns */
+	__u64 iat_sq;      /* (iat in us)^2 */
+	__u64 last_ns;     /* last packet of this direction in the window */
+};
+
+struct fq_win_rec {
+	struct fq_conv_key key;
+	__u64 start_ns;    /* window start (program clock) */
+	__u64 len_ns;      /* window length */
+	__u8 initiator;    /* direction of the conversation's first packet */
+	__u8 pad[7];
+	struct fq_win_dir dir[FQ_DIR_MAX];
+};
+
+/* Value of FQ_MAP_CONV: the open window, under a spin lock because the
+ * ingress and egress hooks update one conversation from two CPUs and a
+ * window must be closed and reset as one step.  Userspace reads it with
+ * BPF_F_LOCK. */
+struct fq_conv {
+	struct bpf_spin_lock lock;
+	__u32 pad;
+	struct fq_win_rec w;
 };
 
 #endif /* FLOWQOE_H */

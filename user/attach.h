@@ -69,6 +69,8 @@ struct fq_attach_hook {
 	const char *usage;
 	int (*opt)(struct fq_attach_ctx *ac, int val, const char *arg);
 	int (*parse_done)(struct fq_attach_ctx *ac);
+	/* between open and load: set rodata knobs, map sizes (ac->skel is set) */
+	int (*before_load)(struct fq_attach_ctx *ac);
 	int (*start)(struct fq_attach_ctx *ac);
 	void (*stop)(struct fq_attach_ctx *ac);
 	struct fq_attach_hook *next;

@@ -739,6 +739,12 @@ int do_attach(int argc, char **argv)
 		}
 	}
 	bpf_map__set_max_entries(skel->maps.fq_flows, max_flows);
+	ac.skel = skel;
+	for (h = hooks; h; h = h->next)
+		if (h->before_load && h->before_load(&ac)) {
+			fq_err("%s: preparing %s failed", ac.ifname, h->name);
+			goto out;
+		}
 	err = flowqoe__load(skel);
 	if (err) {
 		fq_err("loading the BPF programs failed: %s (%s); `flowqoe -v -v attach` shows the verifier log",
