@@ -311,7 +311,7 @@ __noinline int fq_flow_update(const struct fq_pkt *p, __u64 now)
 	return 0;
 }
 
-#include "window.h"
+#include "window_kern.h"
 
 static __always_inline void fq_frag_key(struct fq_frag_key *k, const struct fq_pkt *p)
 {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * window.h - per-conversation windows for the classifiers (BPF only).
+ * window_kern.h - per-conversation windows for the classifiers (BPF only).
  * Included by flowqoe.bpf.c; runs only when cfg_win_ns != 0.
  */
 #ifndef FQ_WINDOW_H
