@@ -105,9 +105,12 @@ $(VENV)/.done: requirements.txt
 bench: all tests
 	bench/run
 
-install: $(BUILD)/flowqoe
+$(BUILD)/flowqoe.8: $(BUILD)/flowqoe docs/mkman.sh
+	docs/mkman.sh $(BUILD)/flowqoe > $@.tmp && mv $@.tmp $@
+
+install: $(BUILD)/flowqoe $(BUILD)/flowqoe.8
 	install -D -m 0755 $(BUILD)/flowqoe $(DESTDIR)$(PREFIX)/sbin/flowqoe
-	install -D -m 0644 docs/flowqoe.8 $(DESTDIR)$(PREFIX)/share/man/man8/flowqoe.8
+	install -D -m 0644 $(BUILD)/flowqoe.8 $(DESTDIR)$(PREFIX)/share/man/man8/flowqoe.8
 
 clean:
 	rm -rf $(BUILD)
