@@ -467,6 +467,17 @@ static void emit_end(const struct fq_flow_rec *r, enum fq_end_reason why, int64_
 		json_dumpf(o, stdout, JSON_COMPACT);
 		fputc('\n', stdout);
 		json_decref(o);
+	} else if (why != FQ_END_EXIT) {
+		struct fq_flow_view v;
+		char a[64], b[64];
+
+		fq_flow_view(r, &v);
+		fq_addr_str(v.src, v.family, a, sizeof(a));
+		fq_addr_str(v.dst, v.family, b, sizeof(b));
+		printf("flow end (%s): proto %d %s:%u -> %s:%u  fwd %llu pkts %llu B  bwd %llu pkts %llu B\n",
+		       fq_end_reason_str(why), v.proto, a, v.sport, b, v.dport,
+		       (unsigned long long)v.fwd->packets, (unsigned long long)v.fwd->bytes,
+		       (unsigned long long)v.bwd->packets, (unsigned long long)v.bwd->bytes);
 	}
 }
 
