@@ -336,7 +336,7 @@ static __always_inline void fq_account(void *data, void *data_end, __u32 frame_l
 	t->packets[hook & 1]++;
 	t->bytes[hook & 1] += frame_len;
 
-	res = fq_parse(data, data_end, &p);
+	res = fq_parse(data, data_end, frame_len, &p);
 	switch (res) {
 	case FQ_PARSE_ERR_L2:
 	case FQ_PARSE_ERR_L3:
@@ -389,10 +389,10 @@ static __always_inline void fq_account(void *data, void *data_end, __u32 frame_l
 		struct fq_frag_val fv = { .sport = p.sport, .dport = p.dport };
 
 		t->frag_first++;
-		if (res == FQ_PARSE_OK) {
-			fq_frag_key(&fk, &p);
-			bpf_map_update_elem(&fq_frags, &fk, &fv, BPF_ANY);
-		}
+		/* L3_ONLY too (GRE, ...): its flow has no ports, and its
+		 * later fragments belong to it all the same */
+		fq_frag_key(&fk, &p);
+		bpf_map_update_elem(&fq_frags, &fk, &fv, BPF_ANY);
 	} else if (p.frag == 2) {
 		struct fq_frag_key fk = {};
 		struct fq_frag_val *fv;

@@ -143,7 +143,10 @@ static __always_inline int fq_parse_l4(struct fq_cursor *c, struct fq_pkt *p,
 	}
 }
 
-static __always_inline int fq_parse_ipv4(struct fq_cursor *c, struct fq_pkt *p)
+/* room: bytes of the frame from the IP header on (wire length, which on tc
+ * may exceed the linear data c->end bounds) */
+static __always_inline int fq_parse_ipv4(struct fq_cursor *c, struct fq_pkt *p,
+					 __u32 room)
 {
 	struct iphdr *iph = c->pos;
 	__u32 ihl, tot, frag_off;
@@ -159,8 +162,10 @@ static __always_inline int fq_parse_ipv4(struct fq_cursor *c, struct fq_pkt *p)
 		return FQ_PARSE_ERR_L3;
 	tot = bpf_ntohs(iph->tot_len);
 	if (tot == 0) /* TSO/BIG TCP: length is the buffer's */
-		tot = c->end - c->pos;
-	if (tot < ihl)
+		tot = room;
+	/* a length past the end of the frame is a truncated packet: the
+	 * stack would drop it, and counting tot_len would invent bytes */
+	if (tot < ihl || tot > room)
 		return FQ_PARSE_ERR_L3;
 
 	p->family = 4;
@@ -184,7 +189,8 @@ static __always_inline int fq_parse_ipv4(struct fq_cursor *c, struct fq_pkt *p)
 	return fq_parse_l4(c, p, tot - ihl);
 }
 
-static __always_inline int fq_parse_ipv6(struct fq_cursor *c, struct fq_pkt *p)
+static __always_inline int fq_parse_ipv6(struct fq_cursor *c, struct fq_pkt *p,
+					 __u32 room)
 {
 	struct ipv6hdr *ip6 = c->pos;
 	__u32 plen, used = 0;
@@ -195,9 +201,13 @@ static __always_inline int fq_parse_ipv6(struct fq_cursor *c, struct fq_pkt *p)
 		return FQ_PARSE_ERR_L3;
 	if (ip6->version != 6)
 		return FQ_PARSE_ERR_L3;
+	if (room < sizeof(*ip6))
+		return FQ_PARSE_ERR_L3;
 	plen = bpf_ntohs(ip6->payload_len);
 	if (plen == 0) /* jumbogram / BIG TCP: length is the buffer's */
-		plen = c->end - c->pos - sizeof(*ip6);
+		plen = room - sizeof(*ip6);
+	if (plen > room - sizeof(*ip6)) /* truncated, as for IPv4 */
+		return FQ_PARSE_ERR_L3;
 
 	p->family = 6;
 	p->ip_len = plen + sizeof(*ip6);
@@ -254,9 +264,22 @@ static __always_inline int fq_parse_ipv6(struct fq_cursor *c, struct fq_pkt *p)
 		p->hdr_len += len;
 		c->pos += len;
 	}
-	/* chain longer than we walk: count the packet at L3, no ports */
-	p->proto = nh;
-	return FQ_PARSE_L3_ONLY;
+	/* FQ_MAX_V6_EXT headers walked: if the next one is not an
+	 * extension header either, the chain ended exactly at the limit and
+	 * its L4 header is parsed like any other */
+	switch (nh) {
+	case IPPROTO_HOPOPTS_:
+	case IPPROTO_ROUTING_:
+	case IPPROTO_DSTOPTS_:
+	case IPPROTO_MH_:
+	case IPPROTO_AH_:
+	case IPPROTO_FRAGMENT_:
+		/* chain longer than we walk: count the packet at L3, no ports */
+		p->proto = nh;
+		return FQ_PARSE_L3_ONLY;
+	default:
+		break;
+	}
 l4:
 	p->proto = nh;
 	if (nh == IPPROTO_NONE_)
@@ -264,7 +287,10 @@ l4:
 	return fq_parse_l4(c, p, plen - used);
 }
 
-static __always_inline int fq_parse(void *data, void *data_end, struct fq_pkt *p)
+/* frame_len: the frame's length on the wire (XDP: data_end - data; tc:
+ * skb->len), which bounds the IP length fields. */
+static __always_inline int fq_parse(void *data, void *data_end, __u32 frame_len,
+				    struct fq_pkt *p)
 {
 	struct fq_cursor c = { .pos = data, .end = data_end };
 	struct ethhdr *eth = data;
@@ -290,10 +316,19 @@ static __always_inline int fq_parse(void *data, void *data_end, struct fq_pkt *p
 	}
 	p->ethertype = proto;
 
-	if (proto == ETH_P_IP)
-		return fq_parse_ipv4(&c, p);
-	if (proto == ETH_P_IPV6)
-		return fq_parse_ipv6(&c, p);
+	if (proto == ETH_P_IP || proto == ETH_P_IPV6) {
+		__u32 l2 = c.pos - data;
+
+		if (frame_len < l2)
+			return FQ_PARSE_ERR_L3;
+		if (proto == ETH_P_IP)
+			return fq_parse_ipv4(&c, p, frame_len - l2);
+		return fq_parse_ipv6(&c, p, frame_len - l2);
+	}
+	/* values below 0x0600 are IEEE 802.3 lengths, not EtherTypes: one
+	 * key (0) for all of them instead of one per frame length */
+	if (proto < 0x0600)
+		p->ethertype = 0;
 	return FQ_PARSE_NON_IP;
 }
 
