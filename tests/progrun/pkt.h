@@ -53,6 +53,7 @@ struct pb {
 	int v4_opt;   /* IPv4 option bytes (multiple of 4) */
 	uint16_t v4_id;
 	int v4_mf;
+	int v4_df;
 	uint16_t v4_frag; /* fragment offset, 8-byte units */
 	int ihl;          /* override of the IHL field */
 	int tot_len;      /* override of IPv4 total length / IPv6 payload length */
@@ -178,7 +179,8 @@ static inline int pb_build(const struct pb *s, struct pb_frame *f)
 		iplen = hl + l4len + s->payload;
 		pb_put16(b + off + 2, pb_ovr(s->tot_len, iplen));
 		pb_put16(b + off + 4, s->v4_id);
-		pb_put16(b + off + 6, (s->v4_mf ? 0x2000 : 0) | (s->v4_frag & 0x1fff));
+		pb_put16(b + off + 6, (s->v4_df ? 0x4000 : 0) | (s->v4_mf ? 0x2000 : 0) |
+				   (s->v4_frag & 0x1fff));
 		b[off + 8] = 64;
 		b[off + 9] = proto;
 		inet_pton(AF_INET, s->src, &a);

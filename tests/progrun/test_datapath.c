@@ -139,6 +139,11 @@ static struct fixture fixtures[] = {
 	      FLOW(0, 140, 40) } } },
 	{ "ipv4 udp in a padded 60-byte frame: bytes from tot_len", { { A4, B4, 7, 7, 17 } },
 	  { { .pb = { V4(A4, B4), UDP(7, 7), .payload = 2, .pad_to = 60 }, FLOW(0, 30, 28) } } },
+	{ "ipv4 DF set: not a fragment", { { A4, B4, 1000, 2000, 6 } },
+	  { { .pb = { V4(A4, B4), .v4_df = 1, .v4_id = 3, TCP(1000, 2000, ACK), .payload = 5 },
+	      FLOW(0, 45, 40) } } },
+	{ "tcp rst", { { A4, B4, 1000, 2000, 6 } },
+	  { { .pb = { V4(B4, A4), TCP(2000, 1000, RST | ACK) }, FLOW(1, 40, 40) } } },
 	{ "tcp with all eight flags", { { A4, B4, 1000, 2000, 6 } },
 	  { { .pb = { V4(A4, B4), TCP(1000, 2000, 0xff) }, FLOW(0, 40, 40) } } },
 	{ "same address both ends: ports order the key", { { A4, A4, 1000, 2000, 17 } },
@@ -234,6 +239,14 @@ static struct fixture fixtures[] = {
 		      TCP(1000, 2000, ACK), .payload = 500 }, FLOW(0, 576, 76), .frag = F_FIRST },
 	    { .pb = { V6(A6, B6), .next_ext = 2, .ext = { EXT(0, 8), FRAG6(65, 0, 42) }, .l4 = 6,
 		      .payload = 100 }, FLOW(0, 156, 56), .frag = F_LATER } } },
+	{ "ipv6 atomic fragment (offset 0, no M): not a fragment", { { A6, B6, 1000, 2000, 17 } },
+	  { { .pb = { V6(A6, B6), .next_ext = 1, .ext = { FRAG6(0, 0, 77) }, UDP(1000, 2000),
+		      .payload = 8 }, FLOW(0, 64, 56) } } },
+	{ "ipv4 later fragment in the reverse direction is an orphan", { { A4, B4, 1000, 2000, 17 } },
+	  { { .pb = { V4(A4, B4), .v4_mf = 1, .v4_id = 4, UDP(1000, 2000), .payload = 100 },
+	      FLOW(0, 128, 28), .frag = F_FIRST },
+	    { .pb = { V4(B4, A4), .v4_id = 4, .v4_frag = 14, .l4 = 17, .payload = 50 },
+	      ORPHAN(4, 17, 70) } } },
 	{ "ipv6 orphan later fragment", { { 0 } },
 	  { { .pb = { V6(A6, B6), .next_ext = 1, .ext = { FRAG6(126, 0, 0x9999) }, .l4 = 17,
 		      .payload = 200 }, ORPHAN(6, 17, 248) } } },
@@ -245,6 +258,11 @@ static struct fixture fixtures[] = {
 	{ "802.1ad 200 + 802.1Q 300 (QinQ) + ipv6 udp: outer id", { { A6, B6, 1000, 2000, 17, 200 } },
 	  { { .pb = { .nvlan = 2, .tpid = { PB_TPID_8021AD, PB_TPID_8021Q }, .vid = { 200, 300 },
 		      V6(A6, B6), UDP(1000, 2000), .payload = 10 }, FLOW(0, 58, 48) } } },
+	{ "single 802.1ad tag + ipv4 udp", { { A4, B4, 1, 2, 17, 4094 } },
+	  { { .pb = { .nvlan = 1, .tpid = { PB_TPID_8021AD }, .vid = { 4094 }, V4(A4, B4), UDP(1, 2) },
+	      FLOW(0, 28, 28) } } },
+	{ "priority-tagged frame (vlan id 0)", { { A4, B4, 1, 2, 17, 0 } },
+	  { { .pb = { VLAN1(0x6000), V4(A4, B4), UDP(1, 2) }, FLOW(0, 28, 28) } } },
 	{ "vlan TCI with priority bits: id only", { { A4, B4, 1, 2, 17, 10 } },
 	  { { .pb = { VLAN1(0xe00a), V4(A4, B4), UDP(1, 2) }, FLOW(0, 28, 28) } } },
 	{ "same 5-tuple on two vlans: two flows", { { A4, B4, 1, 2, 17, 10 }, { A4, B4, 1, 2, 17, 20 } },
@@ -943,13 +961,17 @@ static int run_truncations(void)
 		int cuts[2 * PB_MAX_MARKS + 1], ncut = 0;
 
 		pb_build(&trunc_bases[b].pb, &f);
+		if (!b)
+			cuts[ncut++] = 13; /* one byte short of Ethernet */
 		for (int m = 0; m < f.nmark; m++) {
 			int c[2] = { f.mark[m].off, f.mark[m].off + f.mark[m].len / 2 };
 
 			for (int j = 0; j < 2; j++) {
 				int dup = 0;
 
-				if (c[j] < 14 || c[j] >= f.len)
+				/* cuts inside Ethernet are runts (see O_RUNT);
+				 * the first base covers them */
+				if ((c[j] < 14 && b) || c[j] >= f.len)
 					continue;
 				for (int q = 0; q < ncut; q++)
 					dup |= cuts[q] == c[j];
@@ -973,8 +995,8 @@ static int run_truncations(void)
 			fx.name = name;
 			fx.np = 1;
 			fx.p[0].pb = trunc_bases[b].pb;
-			fx.p[0].trunc = cuts[i];
-			fx.p[0].out = O_ERR;
+			fx.p[0].trunc = cuts[i] ? cuts[i] : PB_ZERO;
+			fx.p[0].out = cuts[i] < 14 ? O_RUNT : O_ERR;
 			run_fixture(&fx, NULL);
 			n++;
 		}
