@@ -143,7 +143,7 @@ static inline int pb_l4_len(const struct pb *s)
 static inline int pb_build(const struct pb *s, struct pb_frame *f)
 {
 	uint8_t *b = f->buf;
-	int off = 12, ip_off, l4_off, l4len, iplen, proto, i;
+	int off = 12, l4_off, l4len, iplen, proto, i;
 	uint16_t et;
 
 	memset(f, 0, sizeof(*f));
@@ -170,7 +170,6 @@ static inline int pb_build(const struct pb *s, struct pb_frame *f)
 
 	proto = s->next ? s->next : s->l4;
 	l4len = pb_l4_len(s);
-	ip_off = off;
 	if (s->ipv == 4) {
 		int hl = 20 + s->v4_opt;
 		struct in_addr a;
@@ -274,7 +273,6 @@ static inline int pb_build(const struct pb *s, struct pb_frame *f)
 	if (s->payload)
 		pb_mark(f, "payload", off, s->payload);
 	off += s->payload;
-	(void)ip_off;
 pad:
 	if (off < s->pad_to) {
 		memset(b + off, 0, s->pad_to - off);
