@@ -50,7 +50,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 1024);
-	__type(key, __u32); /* EtherType */
+	__type(key, __u32); /* EtherType; 0: IEEE 802.3 length field (LLC) */
 	__type(value, struct fq_ether_ctr);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } fq_ether SEC(".maps");
