@@ -105,6 +105,18 @@ $(VENV)/.done: requirements.txt
 bench: all tests
 	bench/run
 
+# bench/*.bpf.c are bench-only (outside the bpf/ wildcard): own rules,
+# skeletons named bench_<name>.  flowbench includes bpf/flowqoe.bpf.c.
+$(BUILD)/bench/%.tmp.o: bench/%.bpf.c bpf/flowqoe.bpf.c $(BPF_HDRS) $(VMLINUX)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+$(BUILD)/bench/%.skel.h: $(BUILD)/bench/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name bench_$* > $@.tmp && mv $@.tmp $@
+$(BUILD)/bench/datapath: bench/datapath.c $(BUILD)/bench/empty.skel.h \
+		$(BUILD)/bench/flowbench.skel.h $(BUILD)/libflowqoe.a
+	$(CC) $(CFLAGS) -I$(BUILD)/bench -o $@ $< $(BUILD)/libflowqoe.a $(LDLIBS)
+bench: $(BUILD)/bench/datapath
+
 $(BUILD)/flowqoe.8: $(BUILD)/flowqoe docs/mkman.sh
 	docs/mkman.sh $(BUILD)/flowqoe > $@.tmp && mv $@.tmp $@
 

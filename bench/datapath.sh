@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# bench/datapath.sh - the datapath part of `make bench` (issue 2):
+#  1. ns/packet of fq_xdp / fq_tc_egress against empty programs, and the cost
+#     of reading 100k and 1M flows, and fq_flows memory: build/bench/datapath;
+#  2. iperf3 TCP throughput over a veth between two network namespaces with
+#     no program, `flowqoe attach` in its default mode, native XDP and tc
+#     mode (receiver side), BENCH_SECS (5) seconds each (BENCH_LIVE=0 skips).  The no-program
+#     baseline runs first and last; ratios are against their mean.
+# Everything this script creates carries the suffix $$ and is removed on
+# every exit path.
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+FLOWQOE=${FLOWQOE:-$PWD/$BUILD/flowqoe}
+SECS=${BENCH_SECS:-5}
+LIVE=${BENCH_LIVE:-1} # BENCH_LIVE=0: skip iperf3; BENCH_LIVE=only: iperf3 alone
+rc=0
+
+[ "$LIVE" = only ] || "$BUILD/bench/datapath" || rc=1
+[ "$LIVE" = 0 ] && exit $rc
+
+echo
+if [ "$(id -u)" -ne 0 ]; then
+	echo "skip iperf3: needs root (netns, veth, XDP)"; exit $rc
+fi
+for t in iperf3 nsenter ip python3; do
+	command -v $t >/dev/null || { echo "skip iperf3: $t not installed"; exit $rc; }
+done
+
+NA=fqbA$$ NB=fqbB$$ VA=fqba$$ VB=fqbb$$
+A=10.201.$(($$ % 250)).1 B=10.201.$(($$ % 250)).2
+tmp=$(mktemp -d /tmp/flowqoe-bench.XXXXXX)
+srv= att=
+inA() { nsenter --net=/run/netns/$NA "$@"; }
+inB() { nsenter --net=/run/netns/$NB "$@"; }
+
+stop_attach() {
+	[ -n "$att" ] || return 0
+	# SIGTERM: a background job of a script ignores SIGINT
+	kill -TERM "$att" 2>/dev/null
+	for _ in $(seq 50); do kill -0 "$att" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$att" 2>/dev/null
+	wait "$att" 2>/dev/null
+	att=
+}
+cleanup() {
+	stop_attach
+	[ -n "$srv" ] && { kill "$srv" 2>/dev/null; wait "$srv" 2>/dev/null; }
+	# after a crash: whatever attach left behind (pins, state file)
+	if [ -d /sys/fs/bpf/flowqoe/$VB ] || [ -e /run/flowqoe/$VB ]; then
+		inB "$FLOWQOE" detach $VB >/dev/null 2>&1
+	fi
+	ip netns del $NA 2>/dev/null
+	ip netns del $NB 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+ip netns add $NA && ip netns add $NB &&
+ip link add name $VA netns $NA type veth peer name $VB netns $NB &&
+inA ip addr add $A/24 dev $VA && inB ip addr add $B/24 dev $VB &&
+inA ip link set lo up && inB ip link set lo up &&
+inA ip link set $VA up && inB ip link set $VB up || { echo "not ok iperf3: netns setup failed"; exit 1; }
+
+nsenter --net=/run/netns/$NB iperf3 -s -B $B >"$tmp/srv.log" 2>&1 &
+srv=$!
+for _ in $(seq 50); do inA bash -c "exec 3<>/dev/tcp/$B/5201" 2>/dev/null && break; sleep 0.1; done
+
+# one iperf3 run; prints Gbit/s received
+run_iperf() {
+	inA iperf3 -c $B -t "$SECS" -J >"$tmp/c.json" 2>&1 || { echo "iperf3 failed: $(tail -n 3 "$tmp/c.json")" >&2; return 1; }
+	python3 -c 'import json,sys; print("%.2f" % (json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"] / 1e9))' "$tmp/c.json"
+}
+
+# $1: label, $2: attach mode ("" none, "default", or a --mode value)
+declare -A gbit modeof
+measure() {
+	local label=$1 mode=$2 args=() g
+	modeof[$label]=-
+	if [ -n "$mode" ]; then
+		[ "$mode" != default ] && args=(--mode "$mode")
+		# nsenter execs flowqoe: $! is flowqoe's own pid
+		nsenter --net=/run/netns/$NB "$FLOWQOE" attach $VB "${args[@]}" --interval 3600 \
+			>"$tmp/att.out" 2>"$tmp/att.err" &
+		att=$!
+		for _ in $(seq 100); do grep -q "attached in" "$tmp/att.err" && break
+			kill -0 $att 2>/dev/null || break; sleep 0.1; done
+		if ! grep -q "attached in" "$tmp/att.err"; then
+			echo "not ok iperf3 $label: attach failed: $(tail -n 3 "$tmp/att.err")"; rc=1; stop_attach; return
+		fi
+		modeof[$label]=$(sed -n 's/.*attached in \([a-z]*\) mode.*/\1/p' "$tmp/att.err")
+	fi
+	g=$(run_iperf) || { rc=1; stop_attach; return; }
+	gbit[$label]=$g
+	if [ -n "$mode" ]; then
+		# the program really counted the transfer
+		inB "$FLOWQOE" flows $VB --json >"$tmp/flows.json" 2>/dev/null
+		counted=$(python3 -c 'import json,sys
+f=[x for x in json.load(open(sys.argv[1])) if 5201 in (x["sport"], x["dport"])]
+print(sum(x["fwd_bytes"] + x["bwd_bytes"] for x in f))' "$tmp/flows.json" 2>/dev/null)
+		modeof[$label]="${modeof[$label]}, counted $(( ${counted:-0} / 1000000 )) MB"
+		stop_attach
+	fi
+}
+
+measure none1 ""
+measure default default
+measure native native
+measure tc tc
+measure none2 ""
+
+echo "iperf3: one TCP stream over veth, ${SECS} s each, flowqoe on the receiver's veth"
+base=$(python3 -c 'import sys; v=[float(x) for x in sys.argv[1:] if x]; print("%.3f" % (sum(v)/len(v)) if v else "")' "${gbit[none1]:-}" "${gbit[none2]:-}")
+printf "%-22s %10s %8s  %s\n" "run" "Gbit/s" "of none" "mode, bytes counted"
+for l in none1 default native tc none2; do
+	g=${gbit[$l]:-}
+	[ -n "$g" ] && [ -n "$base" ] && pct=$(python3 -c "print('%.0f%%' % (100 * $g / $base))") || pct=-
+	goal=
+	if [ $l = default ] && [ -n "$g" ] && [ -n "$base" ]; then
+		goal=$(python3 -c "print('goal >=90%: ' + ('met' if $g >= 0.9 * $base else 'MISSED'))")
+	fi
+	printf "%-22s %10s %8s  %s %s\n" "$l" "${g:--}" "$pct" "${modeof[$l]}" "$goal"
+done
+echo "  (no program: mean of the first and last run = $base Gbit/s)"
+exit $rc
