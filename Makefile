@@ -128,3 +128,9 @@ clean:
 	rm -rf $(BUILD)
 
 .SECONDARY:
+
+# Shipped models (models/*.model and their reports), retrained from
+# ../shared/data with every feature through flowqoe replay (needs root).
+.PHONY: models
+models: all venv
+	models/train.sh
