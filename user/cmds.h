@@ -7,5 +7,6 @@ int do_attach(int argc, char **argv);  /* cmd_attach.c */
 int do_detach(int argc, char **argv);  /* cmd_attach.c */
 int do_status(int argc, char **argv);  /* cmd_attach.c */
 int do_flows(int argc, char **argv);   /* cmd_attach.c */
+int do_shape(int argc, char **argv);   /* cmd_shape.c */
 
 #endif

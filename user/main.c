@@ -19,6 +19,7 @@ static const struct fq_cmd cmds[] = {
 	{ "flows", do_flows, "print the flows of a running attach" },
 	{ "status", do_status, "list attached interfaces, programs, maps and counters" },
 	{ "detach", do_detach, "remove everything flowqoe left on an interface" },
+	{ "shape", do_shape, "limit an interface's bandwidth with token buckets in BPF maps" },
 	{ NULL, NULL, NULL },
 };
 
