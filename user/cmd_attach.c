@@ -32,6 +32,7 @@
 #include "flowtab.h"
 #include "attach.h"
 #include "flowqoe.skel.h"
+#include "shaper.h"
 
 /* tc filter identity: distinctive so detach never touches a user's filter */
 #define FQ_TC_HANDLE 0xf10e
@@ -944,6 +945,7 @@ int do_detach(int argc, char **argv)
 		return FQ_EXIT_FAIL;
 	}
 	n = teardown(ifname, have ? &st : NULL, false);
+	n += fq_shaper_teardown(ifname); /* shaper/shaper.h: `shape` leaves no foreground process */
 	if (fq_json)
 		printf("{\"iface\":\"%s\",\"removed\":%d}\n", ifname, n);
 	else
