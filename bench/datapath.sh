@@ -5,8 +5,8 @@
 #     of reading 100k and 1M flows, and fq_flows memory: build/bench/datapath;
 #  2. iperf3 TCP throughput over a veth between two network namespaces with
 #     no program, `flowqoe attach` in its default mode, native XDP and tc
-#     mode (receiver side), BENCH_SECS (5) seconds each (BENCH_LIVE=0 skips).  The no-program
-#     baseline runs first and last; ratios are against their mean.
+#     mode (receiver side), BENCH_SECS (5) seconds each, each mode between
+#     two no-program runs (BENCH_LIVE=0 skips this part, =only runs it alone).
 # Everything this script creates carries the suffix $$ and is removed on
 # every exit path.
 set -u
@@ -105,23 +105,25 @@ print(sum(x["fwd_bytes"] + x["bwd_bytes"] for x in f))' "$tmp/flows.json" 2>/dev
 	fi
 }
 
-measure none1 ""
-measure default default
-measure native native
-measure tc tc
-measure none2 ""
-
-echo "iperf3: one TCP stream over veth, ${SECS} s each, flowqoe on the receiver's veth"
-base=$(python3 -c 'import sys; v=[float(x) for x in sys.argv[1:] if x]; print("%.3f" % (sum(v)/len(v)) if v else "")' "${gbit[none1]:-}" "${gbit[none2]:-}")
-printf "%-22s %10s %8s  %s\n" "run" "Gbit/s" "of none" "mode, bytes counted"
-for l in none1 default native tc none2; do
-	g=${gbit[$l]:-}
-	[ -n "$g" ] && [ -n "$base" ] && pct=$(python3 -c "print('%.0f%%' % (100 * $g / $base))") || pct=-
-	goal=
-	if [ $l = default ] && [ -n "$g" ] && [ -n "$base" ]; then
-		goal=$(python3 -c "print('goal >=90%: ' + ('met' if $g >= 0.9 * $base else 'MISSED'))")
-	fi
-	printf "%-22s %10s %8s  %s %s\n" "$l" "${g:--}" "$pct" "${modeof[$l]}" "$goal"
+# A no-program run before and after each mode: the machine is shared and
+# throughput drifts by tens of percent within a minute, so each mode is
+# compared with the mean of the two baseline runs around it.
+seq=(none0 default none1 tc none2 native none3)
+for l in "${seq[@]}"; do
+	case $l in none*) measure $l "" ;; *) measure $l $l ;; esac
 done
-echo "  (no program: mean of the first and last run = $base Gbit/s)"
+
+echo "iperf3: one TCP stream over veth, ${SECS} s per run, flowqoe on the receiver's veth"
+printf "%-8s %8s %8s  %s\n" "run" "Gbit/s" "of none" "(none = mean of the runs just before and after)"
+for i in "${!seq[@]}"; do
+	l=${seq[$i]} g=${gbit[${seq[$i]}]:-} pct=- goal=
+	if [[ $l != none* ]] && [ -n "$g" ]; then
+		b=$(python3 -c 'import sys; v=[float(x) for x in sys.argv[1:] if x]; print("%.3f" % (sum(v)/len(v)) if v else "")' \
+			"${gbit[${seq[$((i - 1))]}]:-}" "${gbit[${seq[$((i + 1))]}]:-}")
+		[ -n "$b" ] && pct=$(python3 -c "print('%.0f%%' % (100 * $g / $b))")
+		[ $l = default ] && [ -n "$b" ] &&
+			goal=$(python3 -c "print('goal >=90%: ' + ('met' if $g >= 0.9 * $b else 'MISSED'))")
+	fi
+	printf "%-8s %8s %8s  %s %s\n" "$l" "${g:--}" "$pct" "${modeof[$l]}" "$goal"
+done
 exit $rc
