@@ -8,6 +8,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
+export PYTHONDONTWRITEBYTECODE=1
 out=models
 work=build/models
 while [ $# -gt 0 ]; do

@@ -243,7 +243,7 @@ def main():
                  'features': dict(zip(FEATURES, r['x']))}
                 for r, t in zip(rows, test) if r['label'] == 'cloud_gaming']
     rep = {
-        'model': NAME, 'file': NAME + '.model', 'estimator': repr(clf),
+        'model': NAME, 'file': NAME + '.model', 'estimator': ' '.join(repr(clf).split()),
         'sklearn_version': __import__('sklearn').__version__,
         'classes': CLASSES, 'features': FEATURES, 'min_packets': MIN_PACKETS,
         'rows': {'train': int((~test).sum()), 'test': int(test.sum())},

@@ -124,20 +124,22 @@ def flow_key(row):
 
 def split_groups(groups, labels, test_share=0.25, salt='flowqoe'):
     """Held-out split by GROUP (a session or a capture file), never by row:
-    every row of a group lands on the same side.  Per class (the majority
-    label of a group), groups are ordered by a salted hash of their name and
-    the first ceil(share * n) go to the test side, at least one whenever a
-    class has two groups or more.  Deterministic and independent of row
-    order or of the library version."""
+    every row of a group lands on the same side.  A group's stratum is the
+    rarest class among its rows (a capture with one YouTube flow among fifty
+    others counts as a YouTube group).  Per stratum, groups are ordered by a
+    salted hash of their name and the first ceil(share * n) go to the test
+    side, at least one whenever a stratum has two groups or more.
+    Deterministic, independent of row order and of library versions."""
+    total = {}
+    for y in labels:
+        total[y] = total.get(y, 0) + 1
+    present = {}
+    for gg, y in zip(groups, labels):
+        present.setdefault(gg, set()).add(y)
     by_class = {}
-    major = {}
-    for g in sorted(set(groups)):
-        cnt = {}
-        for gg, y in zip(groups, labels):
-            if gg == g:
-                cnt[y] = cnt.get(y, 0) + 1
-        major[g] = sorted(cnt.items(), key=lambda kv: (-kv[1], str(kv[0])))[0][0]
-        by_class.setdefault(major[g], []).append(g)
+    for g, ys in sorted(present.items()):
+        rare = sorted(ys, key=lambda y: (total[y], str(y)))[0]
+        by_class.setdefault(rare, []).append(g)
     test = set()
     for y, gs in sorted(by_class.items(), key=lambda kv: str(kv[0])):
         gs.sort(key=lambda g: hashlib.sha256((salt + g).encode()).hexdigest())
@@ -171,6 +173,8 @@ def evaluate(clf, X, y, classes, positive=None):
     order = list(clf.classes_)
     present = sorted(set(y))
     try:
+        if len(present) < 2:
+            raise ValueError('one class only in the test split')
         if len(classes) == 2:
             pos = positive if positive is not None else classes[1]
             m['roc_auc'] = float(roc_auc_score(np.array(y) == pos, proba[:, order.index(pos)]))

@@ -192,7 +192,7 @@ def main():
         c[3 if t else 2].add(r['group'])
     imp = sorted(zip(FEATURES, clf.feature_importances_), key=lambda kv: -kv[1])
     rep = {
-        'model': NAME, 'file': NAME + '.model', 'estimator': repr(clf),
+        'model': NAME, 'file': NAME + '.model', 'estimator': ' '.join(repr(clf).split()),
         'sklearn_version': __import__('sklearn').__version__,
         'classes': CLASSES, 'features': FEATURES, 'min_packets': MIN_PACKETS,
         'rows': {'train': int((~test).sum()), 'test': int(test.sum())},
@@ -248,19 +248,24 @@ def write_md(path, rep, counts):
                                       rep['parity']['differences']))
     L.append('Most important features: ' + ', '.join('%s %.3f' % (f, v) for f, v in
                                                       rep['importances_top10']) + '.\n')
-    L.append(LIMITS)
+    uuu = sum(len(c[2]) + len(c[3]) for (src, lab), c in counts.items()
+              if src.startswith('video-csv-uuu'))
+    capyt = sum(c[0] + c[1] for (src, lab), c in counts.items()
+                if src == 'captures' and lab == 'YouTube')
+    L.append(LIMITS % {'uuu': uuu, 'capyt': capyt})
     with open(path, 'w') as f:
         f.write('\n'.join(L))
 
 
 LIMITS = """## What this data can and cannot support
 
-- **Few sessions.** YouTube and Twitch come almost only from 53 sessions of
-  one public dataset (40 YouTube, 13 Twitch, one Twitch resolution), 30 s
-  each, collected by one group on one access link (100 Mbit/s). The real
-  captures add one YouTube flow (thumbnails over gQUIC, 2017). Scores on
-  a test split of a dozen sessions have wide error bars; the cross-validation
-  line above shows the spread.
+- **Few sessions.** YouTube and Twitch come almost only from the %(uuu)s
+  sessions of one public dataset (YouTube at 1080/720/480p, Twitch at 480p
+  only), 30 s each, collected by one group on one access link (100 Mbit/s).
+  The real captures add %(capyt)s YouTube flow(s) labelled by nDPI (short
+  gQUIC flows of 2017, thumbnails rather than video). Scores on a test split
+  of a dozen sessions have wide error bars; the cross-validation line above
+  shows the spread.
 - **Synthetic flows for the traces.** Each trace session becomes ONE flow
   (the dataset publishes neither addresses nor ports, so a session that used
   several connections is merged into one). Sizes, directions and times are
