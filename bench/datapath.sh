@@ -106,24 +106,45 @@ print(sum(x["fwd_bytes"] + x["bwd_bytes"] for x in f))' "$tmp/flows.json" 2>/dev
 }
 
 # A no-program run before and after each mode: the machine is shared and
-# throughput drifts by tens of percent within a minute, so each mode is
-# compared with the mean of the two baseline runs around it.
-seq=(none0 default none1 tc none2 native none3)
+# throughput drifts by tens of percent within a minute, so each run of a
+# mode is compared with the mean of the two baseline runs around it, and
+# default and tc, which land close to the baseline, run three times each.
+# BENCH_LIVE_SEQ overrides the order: labels none*, default*, tc*, native*,
+# skb* (a suffix such as .2 tells repeated runs apart).
+seq=(${BENCH_LIVE_SEQ:-none0 default.1 none1 tc.1 none2 native none3 default.2 none4 tc.2 none5 default.3 none6 tc.3 none7})
 for l in "${seq[@]}"; do
-	case $l in none*) measure $l "" ;; *) measure $l $l ;; esac
+	case $l in none*) measure $l "" ;; *) measure $l "${l%%.*}" ;; esac
 done
 
 echo "iperf3: one TCP stream over veth, ${SECS} s per run, flowqoe on the receiver's veth"
-printf "%-8s %8s %8s  %s\n" "run" "Gbit/s" "of none" "(none = mean of the runs just before and after)"
+printf "%-10s %8s %8s  %s\n" "run" "Gbit/s" "of none" "(none = mean of the runs just before and after)"
+ratios=()
 for i in "${!seq[@]}"; do
-	l=${seq[$i]} g=${gbit[${seq[$i]}]:-} pct=- goal=
+	l=${seq[$i]} g=${gbit[${seq[$i]}]:-} pct=-
 	if [[ $l != none* ]] && [ -n "$g" ]; then
 		b=$(python3 -c 'import sys; v=[float(x) for x in sys.argv[1:] if x]; print("%.3f" % (sum(v)/len(v)) if v else "")' \
 			"${gbit[${seq[$((i - 1))]}]:-}" "${gbit[${seq[$((i + 1))]}]:-}")
-		[ -n "$b" ] && pct=$(python3 -c "print('%.0f%%' % (100 * $g / $b))")
-		[ $l = default ] && [ -n "$b" ] &&
-			goal=$(python3 -c "print('goal >=90%: ' + ('met' if $g >= 0.9 * $b else 'MISSED'))")
+		if [ -n "$b" ]; then
+			pct=$(python3 -c "print('%.0f%%' % (100 * $g / $b))")
+			ratios+=("${l%%.*}=$(python3 -c "print($g / $b)")")
+		fi
 	fi
-	printf "%-8s %8s %8s  %s %s\n" "$l" "${g:--}" "$pct" "${modeof[$l]}" "$goal"
+	printf "%-10s %8s %8s  %s\n" "$l" "${g:--}" "$pct" "${modeof[$l]}"
 done
+python3 - "${ratios[@]}" <<'PY'
+import statistics, sys
+r = {}
+for a in sys.argv[1:]:
+    m, v = a.split("=")
+    r.setdefault(m, []).append(float(v))
+for m in ("default", "skb", "tc", "native"):
+    if m not in r:
+        continue
+    med = statistics.median(r[m])
+    goal = ""
+    if m == "default":
+        goal = "  goal >= 90%%: %s" % ("met" if med >= 0.9 else "MISSED")
+    print("%-8s median %4.0f%% of no program (runs: %s)%s" %
+          (m, 100 * med, " ".join("%.0f%%" % (100 * x) for x in r[m]), goal))
+PY
 exit $rc
