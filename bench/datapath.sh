@@ -92,6 +92,22 @@ measure() {
 		fi
 		modeof[$label]=$(sed -n 's/.*attached in \([a-z]*\) mode.*/\1/p' "$tmp/att.err")
 	fi
+	if [[ $mode == default ]] && [ ! -s "$tmp/mem.txt" ]; then
+		# what an attach with default settings holds, as bpftool reports it
+		for m in /sys/fs/bpf/flowqoe/$VB/*; do
+			bpftool map show -j pinned "$m" 2>/dev/null
+			echo
+		done >"$tmp/mem.json"
+		python3 - "$tmp/mem.json" >"$tmp/mem.txt" <<'PY'
+import json, sys
+maps = [json.loads(l) for l in open(sys.argv[1]) if l.strip().startswith("{")]
+maps = [m for m in maps if "bytes_memlock" in m]
+for m in sorted(maps, key=lambda m: -m["bytes_memlock"]):
+    print("  %-10s %-14s max_entries %-8d value %5d B  memlock %8.1f MiB" % (
+        m["name"], m["type"], m["max_entries"], m["bytes_value"], m["bytes_memlock"] / 2**20))
+print("  %-10s %-14s %-20s %9s %8.1f MiB" % ("total", "", "", "", sum(m["bytes_memlock"] for m in maps) / 2**20))
+PY
+	fi
 	g=$(run_iperf) || { rc=1; stop_attach; return; }
 	gbit[$label]=$g
 	if [ -n "$mode" ]; then
@@ -147,4 +163,9 @@ for m in ("default", "skb", "tc", "native"):
     print("%-8s median %4.0f%% of no program (runs: %s)%s" %
           (m, 100 * med, " ".join("%.0f%%" % (100 * x) for x in r[m]), goal))
 PY
+if [ -s "$tmp/mem.txt" ]; then
+	echo
+	echo "maps of \`flowqoe attach\` with default settings (bpftool map show, memlock):"
+	cat "$tmp/mem.txt"
+fi
 exit $rc

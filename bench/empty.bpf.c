@@ -4,7 +4,7 @@
  * return pass, so that BPF_PROG_RUN's own cost per run (the loop, the
  * dispatcher, the context) is measured on the same packet, in the same run,
  * as the datapath it is compared with.  Lives in bench/ so that the
- * Makefile's wildcard over bpf/ and shaper/ does not turn it into a product skeleton.
+ * Makefile's wildcard over bpf/ and shaper/ does not make it a product.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
