@@ -227,4 +227,77 @@ struct fq_conv {
 	struct fq_win_rec w;
 };
 
+/*
+ * CICFlowMeter features (flowqoe replay --csv, attach --csv): what the
+ * CIC-IDS feature set needs beyond struct fq_flow, kept per flow in
+ * FQ_MAP_CIC (same key as FQ_MAP_FLOWS) and only when the rodata knob
+ * cfg_cic is set.  Definitions: docs/features.md.  Times in ns of the
+ * program's clock; squares of times in us^2 (as fq_flow) so they do not
+ * overflow.  "Payload" is IP length minus IP and L4 headers.
+ */
+#define FQ_MAP_CIC "fq_cic"
+
+/* Bulk: a run of >= 4 data packets of one direction with no gap > 1 s and
+ * no data packet of the other direction in between (CICFlowMeter's). */
+struct fq_cic_bulk {
+	__u64 start;       /* start of the candidate bulk, 0: none */
+	__u64 last;        /* last data packet of the candidate bulk */
+	__u64 size_helper; /* payload bytes of the candidate */
+	__u64 bytes;       /* totals over completed bulks */
+	__u64 pkts;
+	__u64 dur;         /* ns */
+	__u32 cnt_helper;  /* packets of the candidate */
+	__u32 states;      /* number of bulks */
+};
+
+/* n / sum / sum of squares / min / max of a series of durations */
+struct fq_cic_series {
+	__u64 n;
+	__u64 sum;  /* ns */
+	__u64 sq;   /* (us)^2 */
+	__u64 min;  /* ns, ~0 when n == 0 */
+	__u64 max;
+};
+
+struct fq_cic_dir {
+	__u64 pl_sum;      /* payload bytes */
+	__u64 pl_sq;       /* payload^2 */
+	__u64 l4hdr_sum;   /* L4 header bytes */
+	__u64 pad_bytes;   /* Ethernet padding after the IP packet */
+	__u32 pl_min;      /* ~0 until a packet */
+	__u32 pl_max;
+	__u32 data_pkts;   /* packets with payload >= 1 */
+	__u32 l4hdr_min;   /* ~0 until a packet */
+	__u16 init_win;    /* TCP window of the first packet of the direction */
+	__u16 last_win;    /* TCP window of the latest packet */
+	__u32 pkts;        /* packets of this direction */
+	struct fq_cic_bulk bulk; /* this direction's bulks */
+};
+
+struct fq_cic {
+	struct bpf_spin_lock lock;
+	__u32 pkts;             /* packets seen by the CIC update */
+	struct fq_cic_dir dir[FQ_DIR_MAX];
+	struct fq_cic_bulk bulk_all; /* CICFlowMeter's bulk: all packets as one stream */
+	struct fq_cic_series active;
+	struct fq_cic_series idle;
+	__u64 start_active;     /* current active period */
+	__u64 end_active;
+	__u64 sf_last;          /* last packet (subflow detection) */
+	__u32 sf_gaps;          /* gaps > 1 s between packets: subflows - 1 */
+	__u32 first_payload;    /* payload of the flow's first packet */
+	__u8 first_dir;         /* direction of the first packet */
+	__u8 closed;            /* FIN both ways or RST seen (event sent) */
+	__u8 pad[6];
+};
+
+/* Replay only (cfg_replay_clock): what the last BPF_PROG_RUN did to the
+ * CIC state, read by user/replay.c from the mmaped .bss. */
+enum fq_cic_event {
+	FQ_CIC_EV_SEEN = 1,   /* the packet reached a flow */
+	FQ_CIC_EV_NEW = 2,    /* ... and created it */
+	FQ_CIC_EV_FIN = 4,    /* TCP FIN in this packet */
+	FQ_CIC_EV_CLOSE = 8,  /* this packet made the flow closed (FIN both ways, or RST) */
+};
+
 #endif /* FLOWQOE_H */

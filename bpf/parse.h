@@ -64,6 +64,12 @@ struct fq_pkt {
 	__u32 frag_id;
 	__u32 ip_len;        /* IP-layer bytes */
 	__u32 hdr_len;       /* IP header(s) + L4 header */
+	/* appended for the CICFlowMeter features (bpf/cic_kern.h) */
+	__u32 frame_len;     /* frame bytes (wire length) */
+	__u16 l2_len;        /* Ethernet + VLAN header bytes */
+	__u16 l4_hdr;        /* L4 header bytes (TCP doff, UDP/ICMP 8), 0 if none */
+	__u16 tcp_win;       /* TCP window field (unscaled), 0 if not TCP */
+	__u16 pad_cic;
 };
 
 struct fq_cursor {
@@ -107,6 +113,8 @@ static __always_inline int fq_parse_l4(struct fq_cursor *c, struct fq_pkt *p,
 		p->sport = bpf_ntohs(th->source);
 		p->dport = bpf_ntohs(th->dest);
 		p->tcp_flags = ((__u8 *)th)[13];
+		p->tcp_win = bpf_ntohs(th->window);
+		p->l4_hdr = doff;
 		p->hdr_len += doff;
 		return FQ_PARSE_OK;
 	}
@@ -117,6 +125,7 @@ static __always_inline int fq_parse_l4(struct fq_cursor *c, struct fq_pkt *p,
 			return FQ_PARSE_ERR_L4;
 		p->sport = bpf_ntohs(uh->source);
 		p->dport = bpf_ntohs(uh->dest);
+		p->l4_hdr = sizeof(*uh);
 		p->hdr_len += sizeof(*uh);
 		return FQ_PARSE_OK;
 	}
@@ -135,6 +144,7 @@ static __always_inline int fq_parse_l4(struct fq_cursor *c, struct fq_pkt *p,
 			p->sport = (__u16)ih[4] << 8 | ih[5];
 			p->dport = p->sport;
 		}
+		p->l4_hdr = 8;
 		p->hdr_len += 8;
 		return FQ_PARSE_OK;
 	}
@@ -297,6 +307,7 @@ static __always_inline int fq_parse(void *data, void *data_end, __u32 frame_len,
 	__u16 proto;
 	int i;
 
+	p->frame_len = frame_len;
 	if ((void *)(eth + 1) > data_end)
 		return FQ_PARSE_ERR_L2;
 	proto = bpf_ntohs(eth->h_proto);
@@ -319,6 +330,7 @@ static __always_inline int fq_parse(void *data, void *data_end, __u32 frame_len,
 	if (proto == ETH_P_IP || proto == ETH_P_IPV6) {
 		__u32 l2 = c.pos - data;
 
+		p->l2_len = l2;
 		if (frame_len < l2)
 			return FQ_PARSE_ERR_L3;
 		if (proto == ETH_P_IP)

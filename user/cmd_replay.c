@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * flowqoe replay FILE: a capture through the datapath (BPF_PROG_RUN), one
+ * CICFlowMeter-style row per flow.
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include "common.h"
+#include "cmds.h"
+#include "cic.h"
+#include "replay.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: flowqoe replay FILE [--csv OUT|-] [--json] [--names cic2017|cic2018]\n"
+		"                      [--flow-timeout S] [--activity-timeout S] [--fin-linger S]\n"
+		"                      [--cic-compat] [--label TEXT] [--max-flows N]\n"
+		"       flowqoe replay --explain-features\n"
+		"\n"
+		"Runs every packet of a pcap/pcapng file (Ethernet, raw IPv4/IPv6, Linux SLL/SLL2,\n"
+		"BSD loopback) through the XDP program attach loads, with the capture time as its\n"
+		"clock, and writes one row per flow with the CICFlowMeter feature set (needs root).\n"
+		"  --csv OUT           write CSV to OUT ('-': stdout, the default)\n"
+		"  --json              JSON lines instead of CSV (same names)\n"
+		"  --names SCHEME      column names of the CIC-IDS2017 (default) or CIC-IDS2018 CSVs\n"
+		"  --flow-timeout S    a flow ends S seconds after its first packet (120)\n"
+		"  --activity-timeout S  a gap longer than S ends an active period (5)\n"
+		"  --fin-linger S      after FIN both ways or RST, the flow ends S later (1)\n"
+		"  --cic-compat        reproduce CICFlowMeter-V3's numbers, bugs included\n"
+		"                      (a TCP flow ends at its first FIN; see docs/features.md)\n"
+		"  --label TEXT        Label column (default NeedManualLabel)\n"
+		"  --explain-features  print every feature's definition\n"
+		"A summary goes to stderr.  Exit 1 if the file cannot be read (to its end).\n");
+}
+
+static void on_flow(void *ctx, const struct fq_flow_rec *r, const struct fq_cic *c,
+		    enum fq_end_reason why)
+{
+	fq_cic_row(ctx, r, c);
+}
+
+int do_replay(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "csv", required_argument, NULL, 'o' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "names", required_argument, NULL, 'n' },
+		{ "flow-timeout", required_argument, NULL, 't' },
+		{ "activity-timeout", required_argument, NULL, 'a' },
+		{ "fin-linger", required_argument, NULL, 'f' },
+		{ "cic-compat", no_argument, NULL, 'c' },
+		{ "label", required_argument, NULL, 'l' },
+		{ "max-flows", required_argument, NULL, 'm' },
+		{ "explain-features", no_argument, NULL, 'e' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct fq_replay_opts o = {
+		.flow_timeout_ns = 120ULL * 1000000000,
+		.act_timeout_ns = 5ULL * 1000000000,
+		.fin_linger_ns = 1000000000ULL,
+	};
+	struct fq_cic_writer w = { .names = FQ_CIC_NAMES_2017, .json = fq_json };
+	struct fq_replay_stats st;
+	const char *out = "-";
+	double d;
+	uint64_t u;
+	int opt, rc;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'o': out = optarg; break;
+		case 'j': w.json = true; break;
+		case 'n':
+			if (!strcmp(optarg, "cic2017"))
+				w.names = FQ_CIC_NAMES_2017;
+			else if (!strcmp(optarg, "cic2018"))
+				w.names = FQ_CIC_NAMES_2018;
+			else {
+				fq_err("--names: cic2017 or cic2018, not '%s'", optarg);
+				return FQ_EXIT_USAGE;
+			}
+			break;
+		case 't':
+		case 'a':
+		case 'f':
+			if (fq_parse_double(optarg, &d) || d < 0 || d > 1e9) {
+				fq_err("bad number of seconds '%s'", optarg);
+				return FQ_EXIT_USAGE;
+			}
+			*(opt == 't' ? &o.flow_timeout_ns : opt == 'a' ? &o.act_timeout_ns : &o.fin_linger_ns) =
+				(uint64_t)(d * 1e9);
+			break;
+		case 'c': o.cic_compat = w.compat = true; break;
+		case 'l': w.label = optarg; break;
+		case 'm':
+			if (fq_parse_u64(optarg, &u) || u < 1 || u > (1u << 26)) {
+				fq_err("--max-flows: 1 .. %u", 1u << 26);
+				return FQ_EXIT_USAGE;
+			}
+			o.max_flows = u;
+			break;
+		case 'e': fq_cic_explain(stdout); return FQ_EXIT_OK;
+		case 'h': usage(stdout); return FQ_EXIT_OK;
+		default: usage(stderr); return FQ_EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		usage(stderr);
+		return FQ_EXIT_USAGE;
+	}
+	if (!strcmp(out, "-")) {
+		w.f = stdout;
+	} else {
+		w.f = fopen(out, "w");
+		if (!w.f) {
+			fq_err("%s: %m", out);
+			return FQ_EXIT_FAIL;
+		}
+	}
+	o.on_flow = on_flow;
+	o.ctx = &w;
+	fq_cic_header(&w);
+	rc = fq_replay_file(argv[optind], &o, &st);
+	if (fflush(w.f) || (w.f != stdout && fclose(w.f))) {
+		fq_err("%s: write failed: %m", out);
+		rc = -1;
+	}
+	if (st.packets || rc == 0)
+		fprintf(stderr,
+			"%s: %llu packets (%llu bytes), %llu flows in %.3f s (%.0f pkt/s); skipped: %llu empty, %llu link, %llu oversize; %llu snaplen-padded, %llu timestamps backwards, %llu parse errors, %llu untracked\n",
+			argv[optind], (unsigned long long)st.packets, (unsigned long long)st.bytes,
+			(unsigned long long)st.flows, st.run_s, st.run_s > 0 ? st.run / st.run_s : 0,
+			(unsigned long long)st.skip_empty, (unsigned long long)st.skip_link,
+			(unsigned long long)st.skip_big, (unsigned long long)st.snap_padded,
+			(unsigned long long)st.ts_backwards, (unsigned long long)st.parse_errors,
+			(unsigned long long)st.untracked);
+	return rc ? FQ_EXIT_FAIL : FQ_EXIT_OK;
+}

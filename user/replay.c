@@ -1,0 +1,447 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * replay.c - capture files through the same XDP program attach loads.
+ *
+ * Every record becomes one BPF_PROG_RUN of fq_xdp with the capture time in
+ * the program's clock (.bss fq_clock_ns, cfg_replay_clock).  The program
+ * reports in .bss which flow the packet reached and whether it created or
+ * closed it; from that, flows are ended by capture time here:
+ *   - active timeout: a flow whose first packet is older than the flow
+ *     timeout ends before the next packet (flows are created in capture
+ *     order, so a FIFO of creations is sorted by first packet time);
+ *   - --cic-compat: a TCP FIN ends its flow with that packet (CICFlowMeter);
+ *   - default: FIN both ways or RST closes the flow, which ends fin_linger
+ *     later (trailing ACKs stay in it), as attach's expiry does;
+ *   - end of file: every flow left.
+ */
+/* libpcap's classic-BPF names collide with linux/bpf.h and libbpf */
+#define bpf_insn pcap_bpf_insn
+#define bpf_program pcap_bpf_program
+#include <pcap/pcap.h>
+#undef bpf_insn
+#undef bpf_program
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "common.h"
+#include "attach.h"
+#include "replay.h"
+#include "flowqoe.skel.h"
+
+#ifndef DLT_LINUX_SLL2
+#define DLT_LINUX_SLL2 276
+#endif
+#ifndef DLT_IPV4
+#define DLT_IPV4 228
+#endif
+#ifndef DLT_IPV6
+#define DLT_IPV6 229
+#endif
+
+int fq_replay_linktype_ok(int lt)
+{
+	switch (lt) {
+	case DLT_EN10MB:
+	case DLT_RAW:
+	case 14:  /* DLT_RAW on OpenBSD */
+	case 101: /* LINKTYPE_RAW, when libpcap does not map it */
+	case DLT_IPV4:
+	case DLT_IPV6:
+	case DLT_LINUX_SLL:
+	case DLT_LINUX_SLL2:
+	case DLT_NULL:
+	case DLT_LOOP:
+		return 0;
+	}
+	return -1;
+}
+
+static uint16_t et_from_version(const uint8_t *ip, uint32_t n)
+{
+	if (n < 1)
+		return 0;
+	switch (ip[0] >> 4) {
+	case 4: return 0x0800;
+	case 6: return 0x86DD;
+	}
+	return 0;
+}
+
+/* BSD loopback family: AF_INET is 2 everywhere, AF_INET6 differs by OS */
+static uint16_t et_from_family(uint32_t fam)
+{
+	if (fam == 2)
+		return 0x0800;
+	if (fam == 10 || fam == 24 || fam == 28 || fam == 30)
+		return 0x86DD;
+	return 0;
+}
+
+long fq_replay_frame(int lt, const uint8_t *data, uint32_t caplen, uint32_t len,
+		     uint8_t *out, enum fq_replay_skip *why)
+{
+	uint32_t hdr = 0, fl, cl;
+	uint16_t et = 0;
+	bool synth = true;
+
+	*why = FQ_SKIP_NONE;
+	if (len == 0 || caplen == 0) {
+		*why = FQ_SKIP_EMPTY;
+		return -1;
+	}
+	if (caplen > len) /* libpcap allows it for some writers: trust caplen */
+		len = caplen;
+	switch (lt) {
+	case DLT_EN10MB:
+		synth = false;
+		break;
+	case DLT_RAW:
+	case 14:
+	case 101:
+	case DLT_IPV4:
+	case DLT_IPV6:
+		et = et_from_version(data, caplen);
+		break;
+	case DLT_LINUX_SLL:
+		hdr = 16;
+		if (caplen >= hdr)
+			et = (uint16_t)data[14] << 8 | data[15];
+		break;
+	case DLT_LINUX_SLL2:
+		hdr = 20;
+		if (caplen >= hdr)
+			et = (uint16_t)data[0] << 8 | data[1];
+		break;
+	case DLT_NULL:
+		hdr = 4;
+		if (caplen >= hdr) {
+			uint32_t le = data[0] | data[1] << 8 | data[2] << 16 | (uint32_t)data[3] << 24;
+			uint32_t be = (uint32_t)data[0] << 24 | data[1] << 16 | data[2] << 8 | data[3];
+
+			/* written in the capturing host's byte order */
+			et = et_from_family(le);
+			if (!et)
+				et = et_from_family(be);
+		}
+		break;
+	case DLT_LOOP:
+		hdr = 4;
+		if (caplen >= hdr)
+			et = et_from_family((uint32_t)data[0] << 24 | data[1] << 16 | data[2] << 8 | data[3]);
+		break;
+	default:
+		*why = FQ_SKIP_LINK;
+		return -1;
+	}
+	if (synth && (caplen < hdr || et == 0)) {
+		*why = FQ_SKIP_LINK;
+		return -1;
+	}
+	if (!synth) {
+		fl = len;
+		cl = caplen;
+		if (fl > FQ_REPLAY_MAX_FRAME)
+			fl = FQ_REPLAY_MAX_FRAME;
+		if (cl > fl)
+			cl = fl;
+		memcpy(out, data, cl);
+	} else {
+		static const uint8_t macs[12] = { 2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1 };
+
+		fl = len - hdr + 14;
+		cl = caplen - hdr;
+		if (fl > FQ_REPLAY_MAX_FRAME)
+			fl = FQ_REPLAY_MAX_FRAME;
+		if (cl > fl - 14)
+			cl = fl - 14;
+		memcpy(out, macs, 12);
+		out[12] = et >> 8;
+		out[13] = et & 0xff;
+		memcpy(out + 14, data + hdr, cl);
+		cl += 14;
+	}
+	/* snaplen-cut: the headers are there, the payload bytes are not;
+	 * zeros keep every length field consistent with the frame */
+	if (cl < fl)
+		memset(out + cl, 0, fl - cl);
+	return fl;
+}
+
+/* BPF_PROG_RUN's linear XDP buffer: a page less headroom and
+ * skb_shared_info; longer frames go to fq_xdp_replay (fragments) */
+#define FQ_REPLAY_LINEAR 3000
+
+/* ---- flows ended by capture time -------------------------------------- */
+
+struct qent {
+	struct fq_flow_key key;
+	uint64_t first;    /* the flow's first packet: tells a later flow of the same key apart */
+	uint64_t deadline;
+};
+
+struct queue {
+	struct qent *v;
+	size_t head, n, cap;
+};
+
+static int q_push(struct queue *q, const struct fq_flow_key *k, uint64_t first, uint64_t dl)
+{
+	if (q->n == q->cap) {
+		if (q->head > q->cap / 2) {
+			memmove(q->v, q->v + q->head, (q->n - q->head) * sizeof(*q->v));
+			q->n -= q->head;
+			q->head = 0;
+		} else {
+			size_t cap = q->cap ? q->cap * 2 : 4096;
+			struct qent *t = realloc(q->v, cap * sizeof(*t));
+
+			if (!t)
+				return -ENOMEM;
+			q->v = t;
+			q->cap = cap;
+		}
+	}
+	q->v[q->n].key = *k;
+	q->v[q->n].first = first;
+	q->v[q->n].deadline = dl;
+	q->n++;
+	return 0;
+}
+
+struct rp {
+	const struct fq_replay_opts *o;
+	struct fq_replay_stats *st;
+	int flows_fd, cic_fd;
+	struct queue tq, cq; /* timeout queue, close queue */
+};
+
+/* End the flow of key k if it is still the one that started at `first`. */
+static void end_flow(struct rp *r, const struct fq_flow_key *k, uint64_t first,
+		     enum fq_end_reason why)
+{
+	struct fq_flow_rec rec;
+	struct fq_cic c;
+
+	rec.key = *k;
+	if (bpf_map_lookup_elem(r->flows_fd, k, &rec.val))
+		return;
+	if (first && rec.val.first_ns != first)
+		return;
+	if (bpf_map_lookup_elem_flags(r->cic_fd, k, &c, BPF_F_LOCK))
+		memset(&c, 0, sizeof(c));
+	bpf_map_delete_elem(r->flows_fd, k);
+	bpf_map_delete_elem(r->cic_fd, k);
+	if (why == FQ_END_FIN && rec.val.rst_seen && !(rec.val.fin_seen))
+		why = FQ_END_RST;
+	r->st->flows++;
+	if (r->o->on_flow)
+		r->o->on_flow(r->o->ctx, &rec, &c, why);
+}
+
+static void expire(struct rp *r, uint64_t now)
+{
+	while (r->tq.head < r->tq.n && r->tq.v[r->tq.head].deadline < now) {
+		struct qent *e = &r->tq.v[r->tq.head++];
+
+		end_flow(r, &e->key, e->first, FQ_END_ACTIVE);
+	}
+	while (r->cq.head < r->cq.n && r->cq.v[r->cq.head].deadline < now) {
+		struct qent *e = &r->cq.v[r->cq.head++];
+
+		end_flow(r, &e->key, e->first, FQ_END_FIN);
+	}
+}
+
+static int cmp_first(const void *a, const void *b)
+{
+	const struct fq_flow_rec *x = a, *y = b;
+
+	if (x->val.first_ns != y->val.first_ns)
+		return x->val.first_ns < y->val.first_ns ? -1 : 1;
+	return memcmp(&x->key, &y->key, sizeof(x->key));
+}
+
+static void flush_all(struct rp *r)
+{
+	struct fq_flow_rec *recs = NULL;
+	long n = fq_flowtab_read(r->flows_fd, &recs);
+
+	if (n < 0) {
+		fq_err("reading the flow table: %s", strerror((int)-n));
+		return;
+	}
+	qsort(recs, n, sizeof(*recs), cmp_first);
+	for (long i = 0; i < n; i++)
+		end_flow(r, &recs[i].key, 0, FQ_END_EXIT);
+	free(recs);
+}
+
+/* ---- the file --------------------------------------------------------- */
+
+static struct flowqoe *load_skel(const struct fq_replay_opts *o, unsigned int max_flows)
+{
+	struct flowqoe *skel;
+	struct bpf_map *m;
+	int err;
+
+	skel = flowqoe__open();
+	if (!skel) {
+		fq_err("opening the BPF object failed: %s", strerror(errno));
+		return NULL;
+	}
+	/* a replay owns its maps: nothing pinned, nothing shared with attach */
+	bpf_object__for_each_map(m, skel->obj)
+		bpf_map__set_pin_path(m, NULL);
+	skel->rodata->cfg_replay_clock = 1;
+	skel->rodata->cfg_cic = 1;
+	skel->rodata->cfg_cic_act_ns = o->act_timeout_ns;
+	/* sized for the largest capture, allocated as flows appear */
+	bpf_map__set_max_entries(skel->maps.fq_flows, max_flows);
+	bpf_map__set_max_entries(skel->maps.fq_cic, max_flows);
+	bpf_map__set_map_flags(skel->maps.fq_flows, BPF_F_NO_PREALLOC);
+	bpf_map__set_map_flags(skel->maps.fq_cic, BPF_F_NO_PREALLOC);
+	err = flowqoe__load(skel);
+	if (err) {
+		fq_err("loading the BPF programs failed: %s (%s)%s", strerror(-err),
+		       fq_libbpf_last_warning(),
+		       err == -EPERM ? ": replay runs the datapath with BPF_PROG_RUN and needs root (CAP_BPF, CAP_SYS_ADMIN)" : "");
+		flowqoe__destroy(skel);
+		return NULL;
+	}
+	return skel;
+}
+
+int fq_replay_file(const char *path, const struct fq_replay_opts *o, struct fq_replay_stats *st)
+{
+	char errbuf[PCAP_ERRBUF_SIZE];
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	struct flowqoe *skel = NULL;
+	struct rp r = { .o = o, .st = st };
+	uint8_t *frame = NULL;
+	uint64_t prev_ts = 0;
+	struct timespec t0, t1;
+	int lt, prog_fd, big_fd, ret = -1, rc;
+	pcap_t *pc;
+
+	memset(st, 0, sizeof(*st));
+	pc = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, errbuf);
+	if (!pc) {
+		fq_err("%s: %s", path, errbuf);
+		return -1;
+	}
+	lt = pcap_datalink(pc);
+	if (fq_replay_linktype_ok(lt)) {
+		const char *n = pcap_datalink_val_to_name(lt);
+
+		fq_err("%s: link type %d (%s) is not supported (Ethernet, raw IPv4/IPv6, Linux SLL/SLL2, BSD loopback are)",
+		       path, lt, n ? n : "unknown");
+		goto out;
+	}
+	frame = malloc(FQ_REPLAY_MAX_FRAME);
+	if (!frame)
+		goto out;
+	skel = load_skel(o, o->max_flows ? o->max_flows : 1u << 20);
+	if (!skel)
+		goto out;
+	prog_fd = bpf_program__fd(skel->progs.fq_xdp);
+	big_fd = bpf_program__fd(skel->progs.fq_xdp_replay);
+	r.flows_fd = bpf_map__fd(skel->maps.fq_flows);
+	r.cic_fd = bpf_map__fd(skel->maps.fq_cic);
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while ((rc = pcap_next_ex(pc, &h, &data)) == 1) {
+		LIBBPF_OPTS(bpf_test_run_opts, tr);
+		enum fq_replay_skip why;
+		uint64_t ts;
+		uint32_t ev;
+		long fl;
+
+		st->packets++;
+		st->bytes += h->len;
+		ts = (uint64_t)h->ts.tv_sec * 1000000000ULL + (uint64_t)h->ts.tv_usec;
+		if (ts < prev_ts) {
+			if (!st->ts_backwards)
+				fq_warn("%s: packet %llu: timestamp goes backwards by %.6f s (counted; IATs of 0)",
+					path, (unsigned long long)st->packets, (prev_ts - ts) / 1e9);
+			st->ts_backwards++;
+		} else {
+			prev_ts = ts;
+		}
+		fl = fq_replay_frame(lt, data, h->caplen, h->len, frame, &why);
+		if (fl < 0) {
+			if (why == FQ_SKIP_EMPTY)
+				st->skip_empty++;
+			else
+				st->skip_link++;
+			continue;
+		}
+		if (h->caplen < h->len)
+			st->snap_padded++;
+		expire(&r, ts);
+		skel->bss->fq_clock_ns = ts;
+		skel->bss->fq_cic_ev = 0;
+		tr.data_in = frame;
+		tr.data_size_in = fl;
+		/* fq_xdp itself for what fits in one page (the common case) */
+		if (bpf_prog_test_run_opts(fl > FQ_REPLAY_LINEAR ? big_fd : prog_fd, &tr)) {
+			if (errno == EINVAL && fl > 1500) {
+				if (!st->skip_big)
+					fq_warn("%s: packet %llu: %ld bytes is more than BPF_PROG_RUN takes (counted, skipped)",
+						path, (unsigned long long)st->packets, fl);
+				st->skip_big++;
+				continue;
+			}
+			fq_err("%s: packet %llu: BPF_PROG_RUN failed: %s", path,
+			       (unsigned long long)st->packets, strerror(errno));
+			goto out;
+		}
+		st->run++;
+		ev = skel->bss->fq_cic_ev;
+		if (!(ev & FQ_CIC_EV_SEEN))
+			continue;
+		if (ev & FQ_CIC_EV_NEW) {
+			if (q_push(&r.tq, &skel->bss->fq_cic_key, skel->bss->fq_cic_first,
+				   skel->bss->fq_cic_first + o->flow_timeout_ns))
+				goto out;
+			continue;
+		}
+		if (o->cic_compat) {
+			if (ev & FQ_CIC_EV_FIN)
+				end_flow(&r, &skel->bss->fq_cic_key, 0, FQ_END_FIN);
+		} else if (ev & FQ_CIC_EV_CLOSE) {
+			if (q_push(&r.cq, &skel->bss->fq_cic_key, skel->bss->fq_cic_first,
+				   ts + o->fin_linger_ns))
+				goto out;
+		}
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	st->run_s = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	flush_all(&r);
+	{
+		struct fq_totals t;
+
+		if (fq_totals_read(bpf_map__fd(skel->maps.fq_totals), &t) == 0) {
+			st->parse_errors = t.parse_errors;
+			st->untracked = t.untracked;
+		}
+	}
+	if (rc == -1) {
+		/* libpcap: truncated record, bad record length, ... */
+		fq_err("%s: packet %llu: %s (the %llu packets before it were replayed)", path,
+		       (unsigned long long)st->packets + 1, pcap_geterr(pc),
+		       (unsigned long long)st->packets);
+		goto out;
+	}
+	ret = 0;
+out:
+	free(r.tq.v);
+	free(r.cq.v);
+	free(frame);
+	flowqoe__destroy(skel);
+	pcap_close(pc);
+	return ret;
+}
