@@ -438,12 +438,69 @@ int fq_xdp(struct xdp_md *ctx)
  */
 #define FQ_PULL_LEN 128
 
+/*
+ * Header bytes the parser reads from this frame, for the frames seen most:
+ * Ethernet + IPv4 (with options) or IPv6 without extension headers, then
+ * TCP (with options), UDP or ICMP; FQ_PULL_LEN for anything else or when
+ * the headers needed to tell run past the linear part.  A GSO/GRO skb
+ * (TCP over veth, or any offloading NIC) carries its headers in the linear
+ * part and its payload in page fragments: pulling 128 bytes regardless
+ * copied payload into the head of every such skb (measured with
+ * `datapath --stats` on iperf3 over veth: tc ingress 709 ns per skb with
+ * the pull, XDP on the same traffic 408 ns).
+ */
+static __always_inline __u32 fq_tc_hdr_need(void *data, void *data_end)
+{
+	struct ethhdr *eth = data;
+	__u32 l4;
+	__u8 proto;
+
+	if ((void *)(eth + 1) > data_end)
+		return FQ_PULL_LEN;
+	if (eth->h_proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *iph = (void *)(eth + 1);
+
+		if ((void *)(iph + 1) > data_end)
+			return FQ_PULL_LEN;
+		l4 = sizeof(*eth) + iph->ihl * 4;
+		if (iph->frag_off & bpf_htons(0x1fff))
+			return l4; /* later fragment: no L4 header to read */
+		proto = iph->protocol;
+	} else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr *ip6 = (void *)(eth + 1);
+
+		if ((void *)(ip6 + 1) > data_end)
+			return FQ_PULL_LEN;
+		l4 = sizeof(*eth) + sizeof(*ip6);
+		proto = ip6->nexthdr;
+	} else {
+		return FQ_PULL_LEN; /* VLAN tags in the data, non-IP */
+	}
+	switch (proto) {
+	case IPPROTO_TCP_: {
+		struct tcphdr *th = data + l4;
+
+		if ((void *)(th + 1) > data_end)
+			return FQ_PULL_LEN;
+		return l4 + (th->doff > 5 ? th->doff * 4 : sizeof(*th));
+	}
+	case IPPROTO_UDP_:
+	case IPPROTO_ICMP_:
+	case IPPROTO_ICMPV6_:
+		return l4 + 8;
+	default:
+		return FQ_PULL_LEN;
+	}
+}
+
 static __always_inline int fq_tc(struct __sk_buff *skb, enum fq_hook hook)
 {
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
+	__u32 linear = data_end - data;
 
-	if (data_end - data < FQ_PULL_LEN && skb->len > data_end - data) {
+	if (linear < FQ_PULL_LEN && skb->len > linear &&
+	    fq_tc_hdr_need(data, data_end) > linear) {
 		bpf_skb_pull_data(skb, skb->len < FQ_PULL_LEN ? skb->len : FQ_PULL_LEN);
 		data = (void *)(long)skb->data;
 		data_end = (void *)(long)skb->data_end;
