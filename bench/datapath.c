@@ -31,6 +31,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/wait.h>
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -607,13 +608,105 @@ static int bench_read(void)
 	return ret;
 }
 
+/* ---- live per-packet cost ------------------------------------------ */
+
+struct pstat {
+	uint32_t id;
+	char name[BPF_OBJ_NAME_LEN];
+	uint64_t ns, cnt;
+};
+
+static int pstat_read(struct pstat *s)
+{
+	struct bpf_prog_info info = {};
+	uint32_t len = sizeof(info);
+	int fd = bpf_prog_get_fd_by_id(s->id), err;
+
+	if (fd < 0)
+		return -errno;
+	err = bpf_obj_get_info_by_fd(fd, &info, &len);
+	close(fd);
+	if (err)
+		return -errno;
+	snprintf(s->name, sizeof(s->name), "%s", info.name);
+	s->ns = info.run_time_ns;
+	s->cnt = info.run_cnt;
+	return 0;
+}
+
+/*
+ * --stats ID,ID,... -- CMD: run CMD with the kernel's BPF run-time
+ * statistics on (BPF_ENABLE_STATS: on while our fd is open, off when we
+ * exit, whatever happens) and print, per program, how often it ran during
+ * CMD and its mean run time.  Live traffic, real skbs: what BPF_PROG_RUN
+ * cannot show (non-linear GSO packets, bpf_skb_pull_data, cache state).
+ */
+static int stats_run(const char *ids, char **cmd)
+{
+	struct pstat before[16], after[16];
+	int n = 0, sfd, status;
+	char *dup = strdup(ids), *tok, *save;
+	pid_t pid;
+
+	for (tok = strtok_r(dup, ",", &save); tok && n < 16; tok = strtok_r(NULL, ",", &save)) {
+		uint64_t v;
+
+		if (fq_parse_u64(tok, &v) || !v || v > UINT32_MAX) {
+			fprintf(stderr, "datapath: --stats: '%s' is not a program id\n", tok);
+			free(dup);
+			return FQ_EXIT_USAGE;
+		}
+		before[n++].id = v;
+	}
+	free(dup);
+	if (!n || !cmd[0]) {
+		fprintf(stderr, "datapath: --stats ID,... -- COMMAND\n");
+		return FQ_EXIT_USAGE;
+	}
+	sfd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	if (sfd < 0) {
+		fprintf(stderr, "datapath: BPF_ENABLE_STATS: %s\n", strerror(errno));
+		return 1;
+	}
+	for (int i = 0; i < n; i++)
+		if (pstat_read(&before[i])) {
+			fprintf(stderr, "datapath: program id %u: %s\n", before[i].id, strerror(errno));
+			close(sfd);
+			return 1;
+		}
+	pid = fork();
+	if (pid == 0) {
+		close(sfd);
+		execvp(cmd[0], cmd);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) < 0) {
+		close(sfd);
+		return 1;
+	}
+	for (int i = 0; i < n; i++) {
+		after[i] = before[i];
+		if (pstat_read(&after[i]))
+			continue;
+		uint64_t c = after[i].cnt - before[i].cnt, t = after[i].ns - before[i].ns;
+
+		fprintf(stderr, "progstat %s id %u runs %llu ns/run %.0f\n", after[i].name, after[i].id,
+			(unsigned long long)c, c ? (double)t / c : 0.0);
+	}
+	close(sfd);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: datapath [--trials N] [--flows N] [--part prog|read|all]\n"
 		   "Per-packet cost of the datapath (BPF_PROG_RUN) and flow-table read cost.\n"
 		   "  --trials N   trials per figure, the median is printed (default 5)\n"
 		   "  --flows N    flows of the multi-flow rows (default 100000, max 1048576)\n"
-		   "  --part P     prog, read or all (default all)\n");
+		   "  --part P     prog, read or all (default all)\n"
+		   "  --stats ID,ID,... -- CMD\n"
+		   "               run CMD with BPF run-time stats on; print each program's\n"
+		   "               runs and mean ns/run during CMD on stderr (\"progstat ...\")\n");
 }
 
 int main(int argc, char **argv)
@@ -622,14 +715,15 @@ int main(int argc, char **argv)
 		{ "trials", required_argument, NULL, 't' },
 		{ "flows", required_argument, NULL, 'f' },
 		{ "part", required_argument, NULL, 'p' },
+		{ "stats", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
-	const char *part = "all";
+	const char *part = "all", *stats = NULL;
 	uint64_t v;
 	int c, ret = 0;
 
-	while ((c = getopt_long(argc, argv, "t:f:p:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+t:f:p:s:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			if (fq_parse_u64(optarg, &v) || v < 1 || v > 63) {
@@ -647,6 +741,9 @@ int main(int argc, char **argv)
 			break;
 		case 'p':
 			part = optarg;
+			break;
+		case 's':
+			stats = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -666,6 +763,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	fq_libbpf_setup();
+	if (stats)
+		return stats_run(stats, argv + optind);
 	if (strcmp(part, "read"))
 		ret |= bench_prog();
 	if (strcmp(part, "prog"))

@@ -163,6 +163,46 @@ for m in ("default", "skb", "tc", "native"):
     print("%-8s median %4.0f%% of no program (runs: %s)%s" %
           (m, 100 * med, " ".join("%.0f%%" % (100 * x) for x in r[m]), goal))
 PY
+# Per-packet cost of each hook on live traffic: the kernel's BPF run-time
+# statistics during one more iperf3 run per mode (not during the runs
+# above: the statistics add two clock reads to every program run).  A run
+# is one skb: a GSO/GRO super-packet of up to 64 KiB on the data direction.
+live_cost() {
+	local mode=$1 args=() ids
+	[ "$mode" != default ] && args=(--mode "$mode")
+	nsenter --net=/run/netns/$NB "$FLOWQOE" attach $VB "${args[@]}" --interval 3600 \
+		>"$tmp/att.out" 2>"$tmp/att.err" &
+	att=$!
+	for _ in $(seq 100); do grep -q "attached in" "$tmp/att.err" && break
+		kill -0 $att 2>/dev/null || break; sleep 0.1; done
+	ids=$(inB bpftool -j net show dev $VB 2>/dev/null | python3 -c '
+import json, sys
+print(",".join(str(e["id"]) for x in json.load(sys.stdin) for k in ("xdp", "tc", "tcx") for e in x.get(k, [])))' 2>/dev/null)
+	if [ -z "$ids" ]; then
+		echo "  $mode: no program found on $VB"; rc=1; stop_attach; return
+	fi
+	"$BUILD/bench/datapath" --stats "$ids" -- nsenter --net=/run/netns/$NA \
+		iperf3 -c $B -t 3 -J 2>"$tmp/stats.txt" >"$tmp/c.json"
+	python3 - "$mode" "$(sed -n 's/.*attached in \([a-z]*\) mode.*/\1/p' "$tmp/att.err")" "$tmp/stats.txt" "$tmp/c.json" <<'PY'
+import json, sys
+mode, real, stats, cj = sys.argv[1:]
+try:
+    g = "%.1f Gbit/s" % (json.load(open(cj))["end"]["sum_received"]["bits_per_second"] / 1e9)
+except Exception:
+    g = "iperf3 failed"
+parts = []
+for l in open(stats):
+    f = l.split()
+    if f and f[0] == "progstat":
+        parts.append("%s %s runs, %s ns/run" % (f[1], f[5], f[7]))
+print("  %-8s (%s, %s): %s" % (mode, real, g, "; ".join(parts) or "no statistics"))
+PY
+	stop_attach
+}
+echo
+echo "live cost per program run (kernel BPF statistics, one more 3 s iperf3 run per mode):"
+for m in default tc native; do live_cost $m; done
+
 if [ -s "$tmp/mem.txt" ]; then
 	echo
 	echo "maps of \`flowqoe attach\` with default settings (bpftool map show, memlock):"
