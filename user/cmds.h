@@ -7,6 +7,7 @@ int do_attach(int argc, char **argv);  /* cmd_attach.c */
 int do_detach(int argc, char **argv);  /* cmd_attach.c */
 int do_status(int argc, char **argv);  /* cmd_attach.c */
 int do_flows(int argc, char **argv);   /* cmd_attach.c */
+int do_query(int argc, char **argv);   /* cmd_query.c */
 int do_shape(int argc, char **argv);   /* cmd_shape.c */
 int do_replay(int argc, char **argv);  /* cmd_replay.c */
 

@@ -17,6 +17,7 @@ struct fq_cmd {
 static const struct fq_cmd cmds[] = {
 	{ "attach", do_attach, "attach to an interface and monitor it (foreground)" },
 	{ "flows", do_flows, "print the flows of a running attach" },
+	{ "query", do_query, "window queries (top k, above H %, above X sigma) of a running attach or a capture" },
 	{ "status", do_status, "list attached interfaces, programs, maps and counters" },
 	{ "detach", do_detach, "remove everything flowqoe left on an interface" },
 	{ "shape", do_shape, "limit an interface's bandwidth with token buckets in BPF maps" },

@@ -847,7 +847,8 @@ static void ft_del(struct fq_ftrack *f, uint32_t idx)
 	f->freel[f->nfree++] = idx;
 }
 
-void fq_query_flow(struct fq_query *q, const struct fq_flow_rec *r, bool ended)
+void fq_query_flow(struct fq_query *q, const struct fq_flow_rec *r, bool ended, uint64_t *dbytes,
+		   uint64_t *dpkts)
 {
 	struct fq_ftrack *f = q->ft;
 	uint64_t bytes = r->val.dir[0].bytes + r->val.dir[1].bytes;
@@ -899,6 +900,10 @@ void fq_query_flow(struct fq_query *q, const struct fq_flow_rec *r, bool ended)
 		}
 	}
 feed:
+	if (dbytes)
+		*dbytes = db;
+	if (dpkts)
+		*dpkts = dp;
 	fq_query_feed(q, sec, &r->key, db, dp);
 }
 

@@ -145,8 +145,10 @@ int fq_query_set_params(struct fq_query *q, const struct fq_qparams *p);
  * every ended flow (ended = true, forgets it), then fq_query_poll_done()
  * which forgets flows not seen in this poll.  The delta since the flow's
  * previous sighting is fed at the second of its last packet (ns / 1e9 of
- * the program clock). */
-void fq_query_flow(struct fq_query *q, const struct fq_flow_rec *r, bool ended);
+ * the program clock); the delta is returned through dbytes/dpkts (may be
+ * NULL). */
+void fq_query_flow(struct fq_query *q, const struct fq_flow_rec *r, bool ended, uint64_t *dbytes,
+		   uint64_t *dpkts);
 void fq_query_poll_done(struct fq_query *q);
 size_t fq_query_flows_tracked(const struct fq_query *q);
 

@@ -316,12 +316,12 @@ static void test_flows(void)
 		/* some flows end (final delta through the end path), the rest polled */
 		for (int f = 0; f < NF; f++)
 			if (live[f] && rnd() % 6 == 0) {
-				fq_query_flow(q, &fl[f], true);
+				fq_query_flow(q, &fl[f], true, NULL, NULL);
 				live[f] = false;
 			}
 		for (int f = 0; f < NF; f++)
 			if (live[f])
-				fq_query_flow(q, &fl[f], false);
+				fq_query_flow(q, &fl[f], false, NULL, NULL);
 		fq_query_poll_done(q);
 		if (step % 4 == 0)
 			ok &= check_all(name, q, p.T);
