@@ -938,7 +938,7 @@ int do_shape(int argc, char **argv)
 			if (burst < 2 * 1514)
 				burst = 2 * 1514;
 		}
-		if (classes > 1 && per == FQ_SH_PER_IFACE) {
+		if (classes && (per < 0 || per == FQ_SH_PER_IFACE)) {
 			fq_err("--classes: only with --per ip or flow");
 			return FQ_EXIT_USAGE;
 		}
@@ -994,6 +994,9 @@ int do_shape(int argc, char **argv)
 		return FQ_EXIT_FAIL;
 	}
 
+	/* tests force the pre-6.6 path (clsact filters) on newer kernels */
+	if (getenv("FLOWQOE_SHAPER_CLSACT"))
+		st.attach = SH_ATT_CLSACT;
 	st.dirs = dirs > 0 ? dirs : SH_DIR_EGRESS;
 	st.per = per >= 0 ? per : FQ_SH_PER_IFACE;
 	auto_mode = mode <= 0;
