@@ -433,13 +433,14 @@ void fq_cic_row(struct fq_cic_writer *w, const struct fq_flow_rec *r, const stru
 	if (w->json) {
 		json_t *o = json_object();
 
+		/* JSON keys without the CSVs' leading blanks */
 		json_object_set_new(o, ids[0], json_string(id));
-		json_object_set_new(o, ids[1], json_string(sa));
-		json_object_set_new(o, ids[2], json_integer(fv.sport));
-		json_object_set_new(o, ids[3], json_string(da));
-		json_object_set_new(o, ids[4], json_integer(fv.dport));
-		json_object_set_new(o, ids[5], json_integer(fv.proto));
-		json_object_set_new(o, ids[6], json_string(ts));
+		json_object_set_new(o, ids[1] + (*ids[1] == ' '), json_string(sa));
+		json_object_set_new(o, ids[2] + (*ids[2] == ' '), json_integer(fv.sport));
+		json_object_set_new(o, ids[3] + (*ids[3] == ' '), json_string(da));
+		json_object_set_new(o, ids[4] + (*ids[4] == ' '), json_integer(fv.dport));
+		json_object_set_new(o, ids[5] + (*ids[5] == ' '), json_integer(fv.proto));
+		json_object_set_new(o, ids[6] + (*ids[6] == ' '), json_string(ts));
 		for (int i = 0; i < FQ_CIC_NFEAT; i++) {
 			const char *n = fq_cic_feat_name(i, w->names);
 
