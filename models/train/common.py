@@ -191,6 +191,23 @@ def evaluate(clf, X, y, classes, positive=None):
     return pred, m
 
 
+def misclassified(groups, y, pred, limit=30):
+    """[[group, true, predicted, count]] of the wrong predictions."""
+    cnt = {}
+    for g, a, b in zip(groups, y, pred):
+        if a != b:
+            cnt[(g, a, b)] = cnt.get((g, a, b), 0) + 1
+    return [[g, a, b, n] for (g, a, b), n in sorted(cnt.items(), key=lambda kv: (-kv[1], kv[0]))][:limit]
+
+
+def md_misclassified(lst):
+    if not lst:
+        return 'No test row is misclassified.\n'
+    out = ['Misclassified test rows:\n', '| group | true | predicted | rows |', '|---|---|---|---|']
+    out += ['| %s | %s | %s | %d |' % tuple(r) for r in lst]
+    return '\n'.join(out) + '\n'
+
+
 def md_confusion(cm):
     labels = cm['labels']
     out = ['| true \\ predicted | ' + ' | '.join(labels) + ' |',
@@ -210,12 +227,16 @@ def venv_python():
     return sys.executable
 
 
-def convert(clf, joblib_path, model_path):
-    """sklearn estimator -> joblib -> models/from_sklearn.py -> .model"""
+def convert(clf, joblib_path, model_path, names):
+    """sklearn estimator -> joblib -> models/from_sklearn.py -> .model,
+    with the feature names `flowqoe model predict` looks up in a header"""
     import joblib
     joblib.dump(clf, joblib_path)
     conv = need(os.path.join(REPO, 'models', 'from_sklearn.py'))
-    r = subprocess.run([venv_python(), conv, joblib_path, model_path],
+    if any(',' in n for n in names):
+        raise ValueError('feature name with a comma: %r' % names)
+    r = subprocess.run([venv_python(), conv, '--feature-names', ','.join(names),
+                        joblib_path, model_path],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if r.returncode != 0:
         raise RuntimeError('from_sklearn.py: exit %d: %s' % (r.returncode, r.stderr.strip()))

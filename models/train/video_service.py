@@ -152,10 +152,14 @@ def main():
     from sklearn.ensemble import RandomForestClassifier
 
     rows, dropped, header = build_dataset(a.work)
-    # the model's feature names are the replay CSV's own header cells, so
-    # `flowqoe model predict` runs on a replay CSV as it is
-    names = {h.strip(): h for h in header}
-    feat_names = [names[f] for f in FEATURES]
+    # the model's feature names are the replay CSV's header cells (less the
+    # leading blanks of the CIC-IDS2017 names, which `flowqoe model predict`
+    # ignores), so it runs on a replay CSV as it is
+    names = set(h.strip() for h in header)
+    missing = [f for f in FEATURES if f not in names]
+    if missing:
+        raise RuntimeError('replay CSV lacks %s' % missing)
+    feat_names = FEATURES
     X = np.array([r['x'] for r in rows], dtype=np.float64)
     y = np.array([r['label'] for r in rows])
     g = [r['group'] for r in rows]
@@ -174,12 +178,14 @@ def main():
                                     class_weight='balanced', random_state=0, n_jobs=1)
         c2.fit(X[~te], y[~te])
         _, m2 = common.evaluate(c2, X[te], list(y[te]), CLASSES)
-        cv.append({'accuracy': m2['accuracy'], 'f1_macro': m2['f1_macro'], 'roc_auc': m2['roc_auc']})
+        cv.append({'accuracy': m2['accuracy'], 'f1_macro': m2['f1_macro'], 'roc_auc': m2['roc_auc'],
+                   'confusion': m2['confusion_matrix']['rows_true_cols_pred']})
 
     model = os.path.join(a.out, NAME + '.model')
-    common.convert(clf, os.path.join(a.work, NAME + '.joblib'), model)
+    common.convert(clf, os.path.join(a.work, NAME + '.joblib'), model, feat_names)
     tcsv = os.path.join(a.out, NAME + '.testset.csv')
     tg = [gg for gg, t in zip(g, test) if t]
+    wrong = common.misclassified(tg, list(y[test]), list(pred))
     common.write_features_csv(tcsv, feat_names, X[test],
                               {'label': list(y[test]), 'sklearn_pred': list(pred), 'group': tg})
     diffs = common.parity(model, tcsv, len(feat_names), list(pred))
@@ -200,6 +206,7 @@ def main():
         'test_groups': sorted(set(tg)),
         'dropped_flows': dropped,
         'test': m, 'cv4_group': cv,
+        'misclassified': wrong,
         'parity': {'rows': int(test.sum()), 'differences': diffs,
                    'command': 'flowqoe model predict %s.model %s.testset.csv' % (NAME, NAME)},
         'importances_top10': [[f, float(v)] for f, v in imp[:10]],
@@ -240,9 +247,14 @@ def write_md(path, rep, counts):
     L.append('- ROC AUC: %s (%s)' % (common.fmt(m['roc_auc']), m.get('roc_auc_note', '')))
     L.append('')
     L.append(common.md_confusion(m['confusion_matrix']) + '\n')
-    L.append('4-fold group cross-validation (other salts of the same split rule): ' + '; '.join(
-        'acc %s F1 %s AUC %s' % (common.fmt(c['accuracy']), common.fmt(c['f1_macro']),
-                                 common.fmt(c['roc_auc'])) for c in rep['cv4_group']) + '.\n')
+    L.append(common.md_misclassified(rep['misclassified']))
+    L.append('Four more group splits (other salts of the same rule, each trained afresh; '
+             'confusion rows/columns in the order %s):\n' % ', '.join(rep['classes']))
+    for c in rep['cv4_group']:
+        L.append('- accuracy %s, F1 %s, AUC %s, confusion %s' % (
+            common.fmt(c['accuracy']), common.fmt(c['f1_macro']), common.fmt(c['roc_auc']),
+            c['confusion']))
+    L.append('')
     L.append('C engine parity: `%s` equals scikit-learn `predict` on all %d test rows '
              '(%d differences).\n' % (rep['parity']['command'], rep['parity']['rows'],
                                       rep['parity']['differences']))
