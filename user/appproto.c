@@ -96,3 +96,13 @@ const char *fq_appproto_name(uint32_t id, char *buf, size_t len)
 	}
 	return buf;
 }
+
+const char *fq_ipproto_name(uint8_t l4, char *buf, size_t len)
+{
+	fq_appproto_init();
+	if (pnames[l4])
+		snprintf(buf, len, "%s", pnames[l4]);
+	else
+		snprintf(buf, len, "ip/%u", l4);
+	return buf;
+}

@@ -24,6 +24,8 @@
 uint32_t fq_appproto_id(uint8_t l4proto, uint16_t port_a, uint16_t port_b);
 /* Name of an id into buf (thread safe once fq_appproto_init ran). */
 const char *fq_appproto_name(uint32_t id, char *buf, size_t len);
+/* IP protocol name from /etc/protocols ("tcp", "gre"), "ip/N" if unknown. */
+const char *fq_ipproto_name(uint8_t l4, char *buf, size_t len);
 /* Loads the services database once; called by the functions above too. */
 void fq_appproto_init(void);
 

@@ -214,8 +214,7 @@ static void ctr_dir(FILE *f, struct fq_exporter *x, const char *name, const char
 
 static const char *ipproto_name(int p, char *buf, size_t len)
 {
-	/* the /etc/protocols name, as the appproto names use */
-	return fq_appproto_name((uint32_t)p << 16 | 0, buf, len);
+	return fq_ipproto_name(p, buf, len);
 }
 
 static void render(struct fq_exporter *x, FILE *f)
