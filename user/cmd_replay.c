@@ -140,3 +140,116 @@ int do_replay(int argc, char **argv)
 			(unsigned long long)st.untracked);
 	return rc ? FQ_EXIT_FAIL : FQ_EXIT_OK;
 }
+
+/* ---- attach --csv: the same rows live, one per expired flow --------------
+ * Option values 1160..1175 (attach.h: 1000 + 16 * k ranges, k = 10). */
+#include <errno.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "attach.h"
+#include "flowqoe.skel.h"
+
+enum { OPT_CSV = 1160, OPT_CSV_NAMES, OPT_CSV_COMPAT, OPT_CSV_LABEL };
+
+static const struct option csv_opts[] = {
+	{ "csv", required_argument, NULL, OPT_CSV },
+	{ "csv-names", required_argument, NULL, OPT_CSV_NAMES },
+	{ "csv-cic-compat", no_argument, NULL, OPT_CSV_COMPAT },
+	{ "csv-label", required_argument, NULL, OPT_CSV_LABEL },
+	{ NULL, 0, NULL, 0 },
+};
+
+static struct {
+	const char *path;
+	struct fq_cic_writer w;
+	int cic_fd;
+	void (*prev_end)(struct fq_attach_ctx *, const struct fq_flow_rec *, enum fq_end_reason);
+} cs = { .cic_fd = -1 };
+
+static int csv_opt(struct fq_attach_ctx *ac, int val, const char *arg)
+{
+	switch (val) {
+	case OPT_CSV: cs.path = arg; return 0;
+	case OPT_CSV_NAMES:
+		if (!strcmp(arg, "cic2017"))
+			cs.w.names = FQ_CIC_NAMES_2017;
+		else if (!strcmp(arg, "cic2018"))
+			cs.w.names = FQ_CIC_NAMES_2018;
+		else {
+			fq_err("--csv-names: cic2017 or cic2018, not '%s'", arg);
+			return -1;
+		}
+		return 0;
+	case OPT_CSV_COMPAT: cs.w.compat = true; return 0;
+	case OPT_CSV_LABEL: cs.w.label = arg; return 0;
+	}
+	return -1;
+}
+
+static int csv_before_load(struct fq_attach_ctx *ac)
+{
+	/* replay's fragment-capable twin of fq_xdp is never attached */
+	bpf_program__set_autoload(ac->skel->progs.fq_xdp_replay, false);
+	if (!cs.path)
+		return 0;
+	ac->skel->rodata->cfg_cic = 1;
+	return bpf_map__set_max_entries(ac->skel->maps.fq_cic,
+					bpf_map__max_entries(ac->skel->maps.fq_flows));
+}
+
+static void csv_on_end(struct fq_attach_ctx *ac, const struct fq_flow_rec *r, enum fq_end_reason why)
+{
+	struct fq_cic c;
+
+	/* atomically, so a packet racing the flow's end cannot be half in */
+	if (bpf_map_lookup_and_delete_elem_flags(cs.cic_fd, &r->key, &c, BPF_F_LOCK))
+		memset(&c, 0, sizeof(c));
+	fq_cic_row(&cs.w, r, &c);
+	fflush(cs.w.f);
+	if (cs.prev_end)
+		cs.prev_end(ac, r, why);
+}
+
+static int csv_start(struct fq_attach_ctx *ac)
+{
+	if (!cs.path)
+		return 0;
+	cs.w.f = strcmp(cs.path, "-") ? fopen(cs.path, "w") : stdout;
+	if (!cs.w.f) {
+		fq_err("--csv %s: %s", cs.path, strerror(errno));
+		return -1;
+	}
+	cs.w.epoch_off = ac->epoch_off;
+	cs.cic_fd = bpf_map__fd(ac->skel->maps.fq_cic);
+	fq_cic_header(&cs.w);
+	fflush(cs.w.f);
+	cs.prev_end = ac->on_end;
+	ac->on_end = csv_on_end;
+	return 0;
+}
+
+static void csv_stop(struct fq_attach_ctx *ac)
+{
+	if (cs.w.f && cs.w.f != stdout)
+		fclose(cs.w.f);
+	cs.w.f = NULL;
+}
+
+static struct fq_attach_hook csv_hook = {
+	.name = "csv",
+	.opts = csv_opts,
+	.usage = "CICFlowMeter rows (the columns of `flowqoe replay`), one per expired flow:\n"
+		 "  --csv FILE         write them to FILE ('-': stdout)\n"
+		 "  --csv-names SCHEME cic2017 (default) or cic2018 column names\n"
+		 "  --csv-cic-compat   CICFlowMeter's numbers, bugs included (docs/features.md)\n"
+		 "  --csv-label TEXT   Label column (default NeedManualLabel)\n",
+	.opt = csv_opt,
+	.before_load = csv_before_load,
+	.start = csv_start,
+	.stop = csv_stop,
+};
+
+__attribute__((constructor)) static void csv_register(void)
+{
+	fq_attach_register(&csv_hook);
+}
