@@ -5,8 +5,11 @@
 #   htb (always), edt (when the kernel has sch_fq: Debian's kernel in the VM
 #   harness; "skip" lines on this host), police (UDP only: police is not
 #   meant for TCP, its TCP figure is printed, not asserted).
-# Asserts: achieved <= 110% of the rate; UDP >= 85% (the limit is not
-# over-enforced); TCP >= 50% of min(rate, the unshaped link) - a usable share.
+# Asserts: achieved <= 110% of the rate; UDP >= 80% of min(rate, unshaped
+# UDP) (the limit is not over-enforced); TCP >= 50% of min(rate, unshaped
+# TCP) - a usable share.  bench/shaper.sh measures the ±5% goal.
+# SH_MODES="htb police" picks modes (default: all available; in the VM
+# harness, FQ_VM_KERNEL set, edt alone when the kernel has sch_fq).
 # The rate is changed in place between runs (`shape IFACE --rate R` on a
 # shaped interface = a map update), so that path is exercised too.
 # SH_RATES="0.25 1 2 10 100" (Mbit/s) and SH_SECS=3 override the matrix.
@@ -34,31 +37,36 @@ if ! sh_setup; then
 	exit 1
 fi
 
-# the unshaped link, to judge "usable" at rates the machine cannot reach
+# the unshaped link, so that rates the machine (or an emulated VM) cannot
+# reach are judged against what it can
 read -r base _ < <(sh_iperf egress tcp 0 2)
-echo "# unshaped TCP: $((base / 1000000)) Mbit/s"
+read -r base_udp _ < <(sh_iperf egress udp 1000000000 2)
+echo "# unshaped: TCP $((base / 1000000)) Mbit/s, UDP offered at 2 Gbit/s $((base_udp / 1000000)) Mbit/s"
 
-modes="htb police"
+modes=${SH_MODES:-htb police}
 if sh_have_fq; then
-	modes="edt $modes"
+	# in the VM harness (slow, emulated) edt alone: the host covers the rest
+	if [ -z "${SH_MODES:-}" ]; then
+		[ -n "${FQ_VM_KERNEL:-}" ] && modes=edt || modes="edt $modes"
+	fi
 else
 	for dir in egress ingress; do
 		echo "skip shaper/edt/$dir: this kernel has no sch_fq (the VM harness boots one that has)"
 	done
 fi
 
-check() { # name achieved rate_bits proto retransmits
+check() { # name achieved rate_bits proto retransmits base_tcp base_udp
 	python3 - "$@" <<'EOF'
 import sys
-name, got, rate, proto, retr, base = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5], int(sys.argv[6])
+name, got, rate, proto, retr, base, base_udp = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5], int(sys.argv[6]), int(sys.argv[7])
 pct = 100.0 * got / rate
 msg = "%.3f Mbit/s of %.3f (%.1f%%)" % (got / 1e6, rate / 1e6, pct)
 if proto == "tcp":
     msg += ", %s retransmits" % retr
 if got > 1.10 * rate:
     print("not ok %s: %s: above 110%% of the rate" % (name, msg))
-elif proto == "udp" and got < 0.85 * rate:
-    print("not ok %s: %s: UDP at 2x the rate got under 85%%" % (name, msg))
+elif proto == "udp" and got < 0.8 * min(rate, base_udp):
+    print("not ok %s: %s: UDP at 2x the rate got under 80%% of min(rate, unshaped %.0f Mbit/s)" % (name, msg, base_udp / 1e6))
 elif proto == "tcp" and got < 0.5 * min(rate, base):
     print("not ok %s: %s: TCP got under half of min(rate, unshaped %.0f Mbit/s)" % (name, msg, base / 1e6))
 else:
@@ -89,7 +97,7 @@ for mode in $modes; do
 					echo "# $name (not asserted: police drops TCP): $((got / 1000)) kbit/s, $retr retransmits"
 					continue
 				fi
-				check "$name" "$got" "$bits" "$proto" "$retr" "$base"
+				check "$name" "$got" "$bits" "$proto" "$retr" "$base" "$base_udp"
 			done
 		done
 		# counters: the buckets saw the traffic of this direction
