@@ -29,7 +29,7 @@ USER_SRCS  := $(filter-out user/main.c,$(wildcard user/*.c))
 USER_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_SRCS))
 USER_HDRS  := $(wildcard user/*.h) $(BPF_HDRS)
 
-.PHONY: all clean deps venv test test-unit test-root bench fuzz install demo vmlinux help test-vm
+.PHONY: all clean deps venv test test-unit test-root bench fuzz install demo vmlinux help test-vm test-vm-selftest
 all: $(BUILD)/flowqoe
 
 help:
@@ -91,6 +91,13 @@ test: deps
 
 deps:
 	.ci/deps.sh
+
+# The root suites inside virtme-ng VMs of each kernel in tests/vm/matrix
+# (tests/vm/run.sh installs qemu, udev and virtme-ng, fetches the kernels).
+test-vm: all tests
+	tests/vm/run.sh
+test-vm-selftest: all tests
+	tests/vm/selftest.sh
 
 demo: deps
 	$(MAKE) all
