@@ -20,6 +20,7 @@
 #define FQ_HTTP_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include "flowqoe.h"
 #include "flowtab.h"

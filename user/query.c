@@ -573,24 +573,20 @@ void fq_qresult_free(struct fq_qresult *r)
 	r->n = 0;
 }
 
-int fq_qstore_eval(struct fq_qstore *st, enum fq_qkind kind, double param, unsigned window,
-		   struct fq_qresult *out)
+/* The keys of a window with their sums, mean and sigma; filled into out
+ * (rows malloc'ed, all keys, unordered). */
+static int gather(struct fq_qstore *st, unsigned window, struct fq_qresult *out)
 {
 	uint64_t *wb = NULL, *wp = NULL, tb, tp;
 	struct fq_qrow *rows;
-	size_t n = 0, m = 0;
-	long double sum = 0, ss = 0, mean = 0, sigma = 0;
+	size_t n = 0;
+	long double sum = 0, ss = 0, mean = 0;
 
 	memset(out, 0, sizeof(*out));
-	if (!isfinite(param) || (kind == FQ_Q_PERCENT && (param < 0 || param > 100)) ||
-	    (kind == FQ_Q_TOP && (param < 0 || param > 1e9)))
-		return -EINVAL;
 	if (window == 0)
 		window = st->window;
 	if (window > st->span)
 		return -EINVAL;
-	out->kind = kind;
-	out->param = param;
 	out->window = window;
 	out->now = st->now;
 	out->complete = st->dropped_deltas == 0;
@@ -616,15 +612,16 @@ int fq_qstore_eval(struct fq_qstore *st, enum fq_qkind kind, double param, unsig
 		return -ENOMEM;
 	}
 	for (uint32_t i = 0; i < st->ne; i++) {
+		const struct qent *e = &st->e[i];
 		uint64_t b, p;
 
-		if (!st->e[i].live)
+		if (!e->live)
 			continue;
-		b = wb ? wb[i] : st->e[i].win_bytes;
-		p = wb ? wp[i] : st->e[i].win_pkts;
+		b = wb ? wb[i] : e->win_bytes;
+		p = wb ? wp[i] : e->win_pkts;
 		if (!b && !p)
 			continue;
-		rows[n].key = st->e[i].key;
+		rows[n].key = e->key;
 		rows[n].bytes = b;
 		rows[n].pkts = p;
 		sum += b;
@@ -635,26 +632,64 @@ int fq_qstore_eval(struct fq_qstore *st, enum fq_qkind kind, double param, unsig
 	out->nkeys = n;
 	if (n) {
 		mean = sum / n;
+		/* two passes: the textbook one-pass formula loses digits */
 		for (size_t i = 0; i < n; i++)
 			ss += (rows[i].bytes - mean) * (rows[i].bytes - mean);
-		sigma = sqrtl(ss / n);
+		out->sigma = (double)sqrtl(ss / n);
 	}
-	out->mean = mean;
-	out->sigma = sigma;
+	out->mean = (double)mean;
+	out->rows = rows;
+	out->n = n;
+	return 0;
+}
+
+static bool param_ok(enum fq_qkind kind, double param)
+{
+	return isfinite(param) && !(kind == FQ_Q_PERCENT && (param < 0 || param > 100)) &&
+	       !(kind == FQ_Q_TOP && (param < 0 || param > 1e9));
+}
+
+/*
+ * One query from gathered keys g into out.  The threshold queries copy the
+ * keys that pass; top works in place on g->rows when in_place (g is then
+ * spent), else on a copy.
+ */
+static int select_rows(const struct fq_qresult *g, enum fq_qkind kind, double param, bool in_place,
+		       struct fq_qresult *out)
+{
+	const struct fq_qrow *src = g->rows;
+	struct fq_qrow *rows;
+	size_t n = g->nkeys, m = 0;
+	long double mean = g->mean, sigma = g->sigma;
+
+	*out = *g;
+	out->rows = NULL;
+	out->n = 0;
+	out->kind = kind;
+	out->param = param;
+	if (kind == FQ_Q_TOP && in_place) {
+		rows = g->rows;
+	} else {
+		rows = malloc((n + 1) * sizeof(*rows));
+		if (!rows)
+			return -ENOMEM;
+		if (kind == FQ_Q_TOP)
+			memcpy(rows, src, n * sizeof(*rows));
+	}
 	switch (kind) {
 	case FQ_Q_PERCENT:
-		out->threshold = (double)((long double)param * tb / 100);
+		out->threshold = (double)((long double)param * g->total_bytes / 100);
 		for (size_t i = 0; i < n; i++)
-			if ((long double)rows[i].bytes * 100 > (long double)param * tb)
-				rows[m++] = rows[i];
+			if ((long double)src[i].bytes * 100 > (long double)param * g->total_bytes)
+				rows[m++] = src[i];
 		qsort(rows, m, sizeof(*rows), row_cmp);
 		break;
 	case FQ_Q_SIGMA:
 		out->threshold = (double)(mean + (long double)param * sigma);
 		if (sigma > 0)
 			for (size_t i = 0; i < n; i++)
-				if ((long double)rows[i].bytes > mean + (long double)param * sigma)
-					rows[m++] = rows[i];
+				if ((long double)src[i].bytes > mean + (long double)param * sigma)
+					rows[m++] = src[i];
 		qsort(rows, m, sizeof(*rows), row_cmp);
 		break;
 	case FQ_Q_TOP: {
@@ -680,6 +715,24 @@ int fq_qstore_eval(struct fq_qstore *st, enum fq_qkind kind, double param, unsig
 	out->n = m;
 	out->rows = rows;
 	return 0;
+}
+
+int fq_qstore_eval(struct fq_qstore *st, enum fq_qkind kind, double param, unsigned window,
+		   struct fq_qresult *out)
+{
+	struct fq_qresult g;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	if (!param_ok(kind, param))
+		return -EINVAL;
+	err = gather(st, window, &g);
+	if (err)
+		return err;
+	err = select_rows(&g, kind, param, true, out);
+	if (kind != FQ_Q_TOP || err)
+		free(g.rows);
+	return err;
 }
 
 json_t *fq_qresult_json(const struct fq_qresult *r, int64_t epoch_off_s)
@@ -928,13 +981,29 @@ int fq_query_eval_all(struct fq_query *q, struct fq_qresult out[6])
 {
 	int err = 0;
 
+	memset(out, 0, 6 * sizeof(*out));
+	if (!param_ok(FQ_Q_PERCENT, q->p.H) || !param_ok(FQ_Q_SIGMA, q->p.X))
+		return -EINVAL;
+	/* one pass over each store's keys serves its three queries */
 	for (int by = 0; by < 2; by++) {
-		struct fq_qresult *o = &out[by * 3];
+		struct fq_qresult g, *o = &out[by * 3];
 
-		err |= fq_qstore_eval(q->by[by], FQ_Q_PERCENT, q->p.H, 0, &o[0]);
-		err |= fq_qstore_eval(q->by[by], FQ_Q_TOP, q->p.k, 0, &o[1]);
-		err |= fq_qstore_eval(q->by[by], FQ_Q_SIGMA, q->p.X, 0, &o[2]);
+		err = gather(q->by[by], 0, &g);
+		if (err)
+			break;
+		err = select_rows(&g, FQ_Q_PERCENT, q->p.H, false, &o[0]);
+		if (!err)
+			err = select_rows(&g, FQ_Q_SIGMA, q->p.X, false, &o[2]);
+		if (!err)
+			err = select_rows(&g, FQ_Q_TOP, q->p.k, true, &o[1]);
+		else
+			free(g.rows);
 		o[0].by = o[1].by = o[2].by = by;
+		if (err)
+			break;
 	}
-	return err ? -EINVAL : 0;
+	if (err)
+		for (int i = 0; i < 6; i++)
+			fq_qresult_free(&out[i]);
+	return err;
 }

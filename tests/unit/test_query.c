@@ -119,44 +119,65 @@ static size_t oracle(int by, int kind, double param, uint64_t now, unsigned T, s
 static struct okey *obuf;
 static int nchecks;
 
+/* compare one result with the oracle (frees the result) */
+static bool same_res(const char *name, struct fq_qresult *r, int by, int kind, double param)
+{
+	size_t n = oracle(by, kind, param, r->now, r->window, obuf);
+
+	nchecks++;
+	if (r->n != n) {
+		TL_FAIL(name, "%s %s %g T=%u now=%llu: %zu results, oracle %zu", by ? "ip" : "proto",
+			fq_qkind_str(kind), param, r->window, (unsigned long long)r->now, r->n, n);
+		fq_qresult_free(r);
+		return false;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (memcmp(&r->rows[i].key, &obuf[i].key, sizeof(obuf[i].key)) ||
+		    r->rows[i].bytes != obuf[i].bytes || r->rows[i].pkts != obuf[i].pkts) {
+			char a[64], b[64];
+
+			TL_FAIL(name, "%s %s %g T=%u: row %zu is %s %llu, oracle %s %llu",
+				by ? "ip" : "proto", fq_qkind_str(kind), param, r->window, i,
+				fq_qkey_str(&r->rows[i].key, a, sizeof(a)),
+				(unsigned long long)r->rows[i].bytes,
+				fq_qkey_str(&obuf[i].key, b, sizeof(b)), (unsigned long long)obuf[i].bytes);
+			fq_qresult_free(r);
+			return false;
+		}
+	fq_qresult_free(r);
+	return true;
+}
+
 static bool same(const char *name, struct fq_qstore *st, int by, int kind, double param,
 		 unsigned window, unsigned T)
 {
 	struct fq_qresult r;
-	size_t n = oracle(by, kind, param, 0, 0, obuf); /* placeholder reset */
-	uint64_t now;
-	int err;
+	int err = fq_qstore_eval(st, kind, param, window, &r);
 
-	(void)n;
-	err = fq_qstore_eval(st, kind, param, window, &r);
 	if (err) {
 		TL_FAIL(name, "eval failed: %d", err);
 		return false;
 	}
-	now = r.now;
-	n = oracle(by, kind, param, now, window ? window : T, obuf);
-	nchecks++;
-	if (r.n != n) {
-		TL_FAIL(name, "%s %s %g T=%u now=%llu: %zu results, oracle %zu", by ? "ip" : "proto",
-			fq_qkind_str(kind), param, window ? window : T, (unsigned long long)now, r.n, n);
-		fq_qresult_free(&r);
+	return same_res(name, &r, by, kind, param);
+}
+
+/* the six standing queries, evaluated together */
+static bool same_all(const char *name, struct fq_query *q)
+{
+	struct fq_qresult r[6];
+	bool ok = true;
+
+	if (fq_query_eval_all(q, r)) {
+		TL_FAIL(name, "eval_all failed");
 		return false;
 	}
-	for (size_t i = 0; i < n; i++)
-		if (memcmp(&r.rows[i].key, &obuf[i].key, sizeof(obuf[i].key)) ||
-		    r.rows[i].bytes != obuf[i].bytes || r.rows[i].pkts != obuf[i].pkts) {
-			char a[64], b[64];
+	for (int i = 0; i < 6; i++) {
+		int kind = i % 3;
 
-			TL_FAIL(name, "%s %s %g T=%u: row %zu is %s %llu, oracle %s %llu",
-				by ? "ip" : "proto", fq_qkind_str(kind), param, window ? window : T, i,
-				fq_qkey_str(&r.rows[i].key, a, sizeof(a)),
-				(unsigned long long)r.rows[i].bytes,
-				fq_qkey_str(&obuf[i].key, b, sizeof(b)), (unsigned long long)obuf[i].bytes);
-			fq_qresult_free(&r);
-			return false;
-		}
-	fq_qresult_free(&r);
-	return true;
+		ok &= TL_CHECK(name, (int)r[i].by == i / 3 && (int)r[i].kind == kind, "result %d mislabelled", i);
+		ok &= same_res(name, &r[i], i / 3, kind, kind == 0 ? q->p.H : kind == 1 ? q->p.k : q->p.X);
+	}
+	return ok;
 }
 
 static uint64_t rng = 88172645463325252ULL;
@@ -210,7 +231,7 @@ static const double Xs[] = { 0, 0.5, 1, 2, 3 };
 static bool check_all(const char *name, struct fq_query *q, unsigned T)
 {
 	static const unsigned Ws[] = { 0, 1, 5, 30 };
-	bool ok = true;
+	bool ok = same_all(name, q);
 
 	for (int by = 0; by < 2; by++)
 		for (size_t w = 0; w < sizeof(Ws) / sizeof(Ws[0]); w++) {
@@ -266,6 +287,9 @@ static void test_stream(void)
 		}
 		if (step % 7 == 0) {
 			p.T = 1 + rnd() % 40;
+			p.H = Hs[rnd() % 7];
+			p.k = (unsigned)Ks[rnd() % 5];
+			p.X = Xs[rnd() % 5];
 			fq_query_set_params(q, &p);
 		}
 		if (step % 3 == 0)
