@@ -9,6 +9,7 @@ int do_status(int argc, char **argv);  /* cmd_attach.c */
 int do_flows(int argc, char **argv);   /* cmd_attach.c */
 int do_query(int argc, char **argv);   /* cmd_query.c */
 int do_shape(int argc, char **argv);   /* cmd_shape.c */
+int do_model(int argc, char **argv);   /* cmd_model.c */
 int do_replay(int argc, char **argv);  /* cmd_replay.c */
 
 #endif

@@ -21,6 +21,7 @@ static const struct fq_cmd cmds[] = {
 	{ "status", do_status, "list attached interfaces, programs, maps and counters" },
 	{ "detach", do_detach, "remove everything flowqoe left on an interface" },
 	{ "shape", do_shape, "limit an interface's bandwidth with token buckets in BPF maps" },
+	{ "model", do_model, "predict with or explain a tree model converted from scikit-learn" },
 	{ "replay", do_replay, "run a pcap/pcapng file through the datapath, one CICFlowMeter row per flow" },
 	{ NULL, NULL, NULL },
 };
