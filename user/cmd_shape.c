@@ -44,6 +44,13 @@
  * the clsact chain, while ours returns TC_ACT_UNSPEC and lets it run. */
 #define SH_TC_HANDLE 0xf10d
 #define SH_TC_PRIO 0xf10d
+/*
+ * Before Linux 6.4 a bpf_redirect() to an ifb is dropped by the ifb (the
+ * skb is not marked redirected; fixed by "bpf: Fix bpf_redirect to ifb").
+ * On the clsact path (no tcx: kernel < 6.6) ingress goes to the ifb
+ * through a u32 + mirred filter at this priority instead.
+ */
+#define SH_MIRRED_PRIO "61708" /* 0xf10c */
 /* uapi values missing from the 6.1 headers this builds against */
 #define SH_BPF_TCX_INGRESS 46
 #define SH_BPF_TCX_EGRESS 47
@@ -421,6 +428,39 @@ static int attach_prog(int ifindex, int prog_fd, bool ingress, bool is_ifb, cons
 	return err;
 }
 
+/* ingress -> ifb with act_mirred (see SH_MIRRED_PRIO) */
+static int mirred_redirect(int ifindex, const char *ifname, const char *ifb, struct sh_state *st)
+{
+	char *argv[] = { "tc", "filter", "add", "dev", (char *)ifname, "ingress", "prio",
+			 SH_MIRRED_PRIO, "protocol", "all", "u32", "match", "u32", "0", "0",
+			 "action", "mirred", "egress", "redirect", "dev", (char *)ifb, NULL };
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+		    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+	char err[512];
+	int rc = bpf_tc_hook_create(&hook);
+
+	if (rc == 0)
+		st->clsact_created = 1;
+	else if (rc != -EEXIST) {
+		fq_err("creating clsact: %s", strerror(-rc));
+		return rc;
+	}
+	if (run_tool(argv, NULL, err, sizeof(err))) {
+		fq_err("%s: redirecting ingress to %s (u32 + mirred): %s", ifname, ifb, err);
+		return -EIO;
+	}
+	return 0;
+}
+
+static bool mirred_exists(const char *ifname)
+{
+	char *argv[] = { "tc", "filter", "show", "dev", (char *)ifname, "ingress", "prio",
+			 SH_MIRRED_PRIO, NULL };
+	char out[2048];
+
+	return run_tool(argv, NULL, out, sizeof(out)) == 0 && strstr(out, "mirred");
+}
+
 /* ---- teardown ------------------------------------------------------------ */
 
 static int unpin_dir(const char *dir)
@@ -465,6 +505,15 @@ static int teardown(const char *ifname, const struct sh_state *st)
 			n++;
 		if (tc_filter_del(ifindex, true) == 0)
 			n++;
+		if (mirred_exists(ifname)) {
+			char *argv[] = { "tc", "filter", "del", "dev", (char *)ifname, "ingress",
+					 "prio", SH_MIRRED_PRIO, NULL };
+
+			if (run_tool(argv, NULL, err, sizeof(err)) == 0)
+				n++;
+			else
+				fq_warn("%s: removing the mirred filter: %s", ifname, err);
+		}
 		/* clsact goes only if we created it and nobody else uses it */
 		if (st && st->clsact_created &&
 		    !tc_filter_exists(ifindex, false, 0xf10e, 0xf10e) &&
@@ -1131,7 +1180,10 @@ int do_shape(int argc, char **argv)
 		if (attach_prog(ifindex, bpf_program__fd(skel->progs.fq_sh_egress), false, false, path, &st))
 			goto fail;
 	}
-	if (st.dirs & SH_DIR_INGRESS) {
+	if ((st.dirs & SH_DIR_INGRESS) && ifb_index && st.attach == SH_ATT_CLSACT) {
+		if (mirred_redirect(ifindex, ifname, ifb, &st))
+			goto fail;
+	} else if (st.dirs & SH_DIR_INGRESS) {
 		snprintf(path, sizeof(path), "%s/link_ingress", pin);
 		if (attach_prog(ifindex, bpf_program__fd(skel->progs.fq_sh_ingress), true, false, path, &st))
 			goto fail;
