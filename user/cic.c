@@ -387,6 +387,28 @@ static void fmt_num(char *buf, size_t len, double x)
 		snprintf(buf, len, "%.17g", x);
 }
 
+/* The datapath's own per-direction counters (IP-layer sizes, ns), for
+ * comparisons with tools that count differently (nDPI: frame bytes, ms). */
+static json_t *raw_dir(const struct fq_dir_stats *d, const struct fq_cic_dir *c)
+{
+	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+			 "packets", (json_int_t)d->packets, "ip_bytes", (json_int_t)d->bytes,
+			 "pad_bytes", (json_int_t)c->pad_bytes, "size_min", (json_int_t)(d->packets ? d->size_min : 0),
+			 "size_max", (json_int_t)d->size_max, "size_sq", (json_int_t)d->size_sq,
+			 "first_ns", (json_int_t)d->first_ns, "last_ns", (json_int_t)d->last_ns,
+			 "iat_sum_ns", (json_int_t)d->iat_sum, "iat_sq_us2", (json_int_t)d->iat_sq,
+			 "iat_min_ns", (json_int_t)(d->packets > 1 ? d->iat_min : 0),
+			 "iat_max_ns", (json_int_t)d->iat_max);
+}
+
+static json_t *raw_json(const struct fq_flow_rec *r, const struct fq_cic *c)
+{
+	int fi = r->val.initiator & 1;
+
+	return json_pack("{s:o,s:o,s:i}", "fwd", raw_dir(&r->val.dir[fi], &c->dir[fi]),
+			 "bwd", raw_dir(&r->val.dir[!fi], &c->dir[!fi]), "vlan", r->key.vlan);
+}
+
 static const char *id_cols17[] = { "Flow ID", " Source IP", " Source Port", " Destination IP",
 				   " Destination Port", " Protocol", " Timestamp" };
 static const char *id_cols18[] = { "Flow ID", "Src IP", "Src Port", "Dst IP", "Dst Port",
@@ -451,6 +473,7 @@ void fq_cic_row(struct fq_cic_writer *w, const struct fq_flow_rec *r, const stru
 			json_object_set_new(o, n, isfinite(v[i]) ? json_real(v[i]) : json_null());
 		}
 		json_object_set_new(o, "Label", json_string(label));
+		json_object_set_new(o, "flowqoe", raw_json(r, c));
 		json_dumpf(o, w->f, JSON_COMPACT);
 		fputc('\n', w->f);
 		json_decref(o);
