@@ -937,7 +937,7 @@ int do_shape(int argc, char **argv)
 			break;
 		case 's': show = true; break;
 		case 'o': off = true; break;
-		case 'j': json = true; break;
+		case 'j': json = fq_json = true; break; /* errors as JSON too */
 		case 'h': usage(stdout); return FQ_EXIT_OK;
 		default: usage(stderr); return FQ_EXIT_USAGE;
 		}
