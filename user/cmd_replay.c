@@ -31,6 +31,7 @@ static void usage(FILE *f)
 		"  --cic-compat        reproduce CICFlowMeter-V3's numbers, bugs included\n"
 		"                      (a TCP flow ends at its first FIN; see docs/features.md)\n"
 		"  --label TEXT        Label column (default NeedManualLabel)\n"
+		"  --max-flows N       flows open at once (default 262144, memory used as needed)\n"
 		"  --explain-features  print every feature's definition\n"
 		"A summary goes to stderr.  Exit 1 if the file cannot be read (to its end).\n");
 }
@@ -131,13 +132,17 @@ int do_replay(int argc, char **argv)
 	}
 	if (st.packets || rc == 0)
 		fprintf(stderr,
-			"%s: %llu packets (%llu bytes), %llu flows in %.3f s (%.0f pkt/s); skipped: %llu empty, %llu link, %llu oversize; %llu snaplen-padded, %llu timestamps backwards, %llu parse errors, %llu untracked\n",
+			"%s: %llu packets (%llu bytes), %llu flows in %.3f s (%.0f pkt/s, %.0f ns/pkt in BPF); skipped: %llu empty, %llu link, %llu oversize; %llu snaplen-padded, %llu timestamps backwards, %llu parse errors, %llu untracked\n",
 			argv[optind], (unsigned long long)st.packets, (unsigned long long)st.bytes,
 			(unsigned long long)st.flows, st.run_s, st.run_s > 0 ? st.run / st.run_s : 0,
+			st.run ? (double)st.prog_ns / st.run : 0,
 			(unsigned long long)st.skip_empty, (unsigned long long)st.skip_link,
 			(unsigned long long)st.skip_big, (unsigned long long)st.snap_padded,
 			(unsigned long long)st.ts_backwards, (unsigned long long)st.parse_errors,
 			(unsigned long long)st.untracked);
+	if (st.untracked)
+		fq_warn("%s: %llu packets of flows the full flow table could not take: raise --max-flows",
+			argv[optind], (unsigned long long)st.untracked);
 	return rc ? FQ_EXIT_FAIL : FQ_EXIT_OK;
 }
 

@@ -344,7 +344,7 @@ int fq_replay_file(const char *path, const struct fq_replay_opts *o, struct fq_r
 	frame = malloc(FQ_REPLAY_MAX_FRAME);
 	if (!frame)
 		goto out;
-	skel = load_skel(o, o->max_flows ? o->max_flows : 1u << 20);
+	skel = load_skel(o, o->max_flows ? o->max_flows : 1u << 18);
 	if (!skel)
 		goto out;
 	prog_fd = bpf_program__fd(skel->progs.fq_xdp);
@@ -400,6 +400,7 @@ int fq_replay_file(const char *path, const struct fq_replay_opts *o, struct fq_r
 			goto out;
 		}
 		st->run++;
+		st->prog_ns += tr.duration;
 		ev = skel->bss->fq_cic_ev;
 		if (!(ev & FQ_CIC_EV_SEEN))
 			continue;

@@ -17,7 +17,7 @@ struct fq_replay_opts {
 	uint64_t act_timeout_ns;  /* activity timeout for active/idle periods (5 s) */
 	uint64_t fin_linger_ns;   /* default mode: flow ends this long after FIN both ways/RST */
 	bool cic_compat;          /* end a TCP flow at its first FIN, as CICFlowMeter */
-	unsigned int max_flows;   /* flow table size (0: 1M, allocated as used) */
+	unsigned int max_flows;   /* flow table size (0: 256k, allocated as used) */
 	/* called once per ended flow, in the order flows end */
 	void (*on_flow)(void *ctx, const struct fq_flow_rec *r, const struct fq_cic *c,
 			enum fq_end_reason why);
@@ -37,6 +37,7 @@ struct fq_replay_stats {
 	uint64_t parse_errors;   /* the datapath's parse_errors counter */
 	uint64_t untracked;      /* the datapath could not track (table full) */
 	double run_s;            /* wall time of the packet loop */
+	uint64_t prog_ns;        /* time in the BPF program, as the kernel reports */
 };
 
 /* Link types we take; returns 0 and fills *synth (bytes of Ethernet header
