@@ -141,3 +141,24 @@ clean:
 .PHONY: models
 models: all venv
 	models/train.sh
+
+# ---- fuzzing (libFuzzer + ASan/UBSan; not run in CI) ---------------------
+# Every tests/fuzz/fuzz_X.c is a target; FUZZ_DEPS_fuzz_X names the user/
+# sources it is compiled with (instrumented).  `make fuzz` runs each for
+# FUZZ_SECONDS from build/fuzz/corpus/fuzz_X plus tests/fuzz/seeds/fuzz_X,
+# with tests/fuzz/fuzz_X.dict when present; a crash stops it (crash-* file).
+FUZZ_SECONDS ?= 60
+FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_DEPS_fuzz_model := user/model.c
+$(BUILD)/fuzz/fuzz_model: user/model.c
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(USER_HDRS)
+	@mkdir -p $(dir $@)
+	$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		-std=gnu11 -D_GNU_SOURCE -Iuser -Ibpf -I$(BUILD) -o $@ $< $(FUZZ_DEPS_$*) -lm
+fuzz: $(FUZZ_BINS)
+	@for b in $(FUZZ_BINS); do n=$$(basename $$b); c=$(BUILD)/fuzz/corpus/$$n; \
+		mkdir -p $$c; d=; [ -f tests/fuzz/$$n.dict ] && d=-dict=$(CURDIR)/tests/fuzz/$$n.dict; \
+		echo "fuzz: $$n for $(FUZZ_SECONDS) s"; \
+		( cd $(BUILD)/fuzz && ./$$n $$d -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			corpus/$$n $(CURDIR)/tests/fuzz/seeds/$$n ) || exit 1; done
