@@ -36,6 +36,7 @@ int fq_exporter_init(struct fq_exporter *x, const char *ifname, unsigned span,
 {
 	memset(x, 0, sizeof(*x));
 	pthread_mutex_init(&x->mu, NULL);
+	pthread_mutex_init(&x->cmu, NULL);
 	snprintf(x->ifname, sizeof(x->ifname), "%s", ifname);
 	x->flows_fd = -1;
 	x->q = fq_query_new(span, p, max_keys, max_cells);
@@ -61,6 +62,7 @@ void fq_exporter_fini(struct fq_exporter *x)
 		free(x->cache[i].body);
 	memset(x->cache, 0, sizeof(x->cache));
 	pthread_mutex_destroy(&x->mu);
+	pthread_mutex_destroy(&x->cmu);
 }
 
 /* per-app counters: a sorted array (a few thousand ids at most) */
@@ -160,7 +162,7 @@ void fq_exporter_poll(struct fq_exporter *x, uint64_t now_sec, const struct fq_f
 	x->flows_live = n;
 	x->polls++;
 	evaluate(x);
-	x->version++;
+	__atomic_add_fetch(&x->version, 1, __ATOMIC_RELEASE);
 	x->poll_seconds = mono_s() - t0;
 	pthread_mutex_unlock(&x->mu);
 }
@@ -404,8 +406,10 @@ static void render(struct fq_exporter *x, FILE *f)
 			fprintf(f, "\",by=\"%s\"} %llu\n", fq_qby_str(b), (unsigned long long)s[b].dropped_deltas);
 		}
 	}
-	ctr1(f, x, "flowqoe_http_requests_total", "HTTP requests served.", x->http_requests);
-	ctr1(f, x, "flowqoe_http_errors_total", "HTTP requests answered with an error.", x->http_errors);
+	ctr1(f, x, "flowqoe_http_requests_total", "HTTP requests served.",
+	     __atomic_load_n(&x->http_requests, __ATOMIC_RELAXED));
+	ctr1(f, x, "flowqoe_http_errors_total", "HTTP requests answered with an error.",
+	     __atomic_load_n(&x->http_errors, __ATOMIC_RELAXED));
 }
 
 static char *render_locked(struct fq_exporter *x, size_t *len)
@@ -492,7 +496,8 @@ static int cache_get(struct fq_exporter *x, const char *key, int *code, char **b
 	for (int i = 0; i < FQ_HTTP_CACHE; i++) {
 		struct fq_http_cache *e = &x->cache[i];
 
-		if (e->body && e->version == x->version && !strcmp(e->key, key)) {
+		if (e->body && e->version == __atomic_load_n(&x->version, __ATOMIC_ACQUIRE) &&
+		    !strcmp(e->key, key)) {
 			*body = malloc(e->len + 1);
 			if (!*body)
 				return 0;
@@ -505,12 +510,15 @@ static int cache_get(struct fq_exporter *x, const char *key, int *code, char **b
 	return 0;
 }
 
+/* mu held (the body was computed at this version); takes cmu */
 static void cache_put(struct fq_exporter *x, const char *key, int code, const char *body, size_t len)
 {
-	struct fq_http_cache *e = &x->cache[x->cache_next++ % FQ_HTTP_CACHE];
+	struct fq_http_cache *e;
 
-	if (strlen(key) >= sizeof(e->key) || !body)
+	if (strlen(key) >= sizeof(((struct fq_http_cache *)0)->key) || !body)
 		return;
+	pthread_mutex_lock(&x->cmu);
+	e = &x->cache[x->cache_next++ % FQ_HTTP_CACHE];
 	free(e->body);
 	e->body = malloc(len + 1);
 	if (!e->body)
@@ -520,6 +528,28 @@ static void cache_put(struct fq_exporter *x, const char *key, int code, const ch
 	e->code = code;
 	e->version = x->version;
 	snprintf(e->key, sizeof(e->key), "%s", key);
+	pthread_mutex_unlock(&x->cmu);
+}
+
+/* cache key of a query: the arguments that matter in a fixed order; ""
+ * when aliases are used (not cached) */
+static void query_key(struct MHD_Connection *c, char *key, size_t size)
+{
+	static const char *q[5] = { "by", "top", "above_percent", "above_sigma", "window" };
+	size_t o = 0;
+
+	o += snprintf(key + o, size - o, "q");
+	for (int i = 0; i < 5; i++) {
+		const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, q[i]);
+
+		o += snprintf(key + o, size - o, "|%.30s", v ? v : "-");
+		if (o >= size)
+			o = size - 1;
+	}
+	if (MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "percent") ||
+	    MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "sigma") ||
+	    MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "k"))
+		key[0] = 0;
 }
 
 static int parse_num(const char *s, double *v)
@@ -663,7 +693,7 @@ static char *do_params_set(struct fq_exporter *x, const struct req *rq, int *cod
 		return err_body("%s", why, len);
 	fq_query_set_params(x->q, &p);
 	evaluate(x); /* the standing results follow at once */
-	x->version++;
+	__atomic_add_fetch(&x->version, 1, __ATOMIC_RELEASE);
 	fq_info("%s: query parameters H=%g k=%u X=%g T=%u", x->ifname, p.H, p.k, p.X, p.T);
 	*code = MHD_HTTP_OK;
 	return json_str(params_json(x), len);
@@ -750,8 +780,31 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		return MHD_YES;
 	}
 
+	__atomic_add_fetch(&x->http_requests, 1, __ATOMIC_RELAXED);
+	key[0] = 0;
+	if (get && !rq->too_big) {
+		if (!strcmp(url, "/metrics"))
+			snprintf(key, sizeof(key), "/metrics");
+		else if (!strcmp(url, "/api/v1/query"))
+			query_key(c, key, sizeof(key));
+	}
+	if (key[0]) {
+		/* fast path: no wait for a poll in progress */
+		bool hit;
+
+		pthread_mutex_lock(&x->cmu);
+		hit = cache_get(x, key, &code, &body, &len);
+		pthread_mutex_unlock(&x->cmu);
+		if (hit) {
+			if (code >= 400)
+				__atomic_add_fetch(&x->http_errors, 1, __ATOMIC_RELAXED);
+			if (key[0] == '/')
+				type = "text/plain; version=0.0.4; charset=utf-8";
+			return send_body(c, code, type, body, len, false);
+		}
+	}
+
 	pthread_mutex_lock(&x->mu);
-	x->http_requests++;
 	if (rq->too_big) {
 		code = MHD_HTTP_CONTENT_TOO_LARGE;
 		body = err_body("request body larger than 64 KiB%s", NULL, &len);
@@ -761,38 +814,18 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 			body = err_body("%s only", "GET", &len);
 		} else {
 			type = "text/plain; version=0.0.4; charset=utf-8";
-			if (!cache_get(x, "/metrics", &code, &body, &len)) {
-				body = render_locked(x, &len);
-				cache_put(x, "/metrics", MHD_HTTP_OK, body, len);
-			}
+			body = render_locked(x, &len);
+			cache_put(x, "/metrics", MHD_HTTP_OK, body, len);
 		}
 	} else if (!strcmp(url, "/api/v1/query")) {
-		const char *q[5] = { "by", "top", "above_percent", "above_sigma", "window" };
-		size_t o = 0;
-
 		if (!get) {
 			code = MHD_HTTP_METHOD_NOT_ALLOWED;
 			body = err_body("%s only", "GET", &len);
 			goto done;
 		}
-		/* cache key: the arguments that matter, in a fixed order */
-		o += snprintf(key + o, sizeof(key) - o, "q");
-		for (int i = 0; i < 5; i++) {
-			const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, q[i]);
-
-			o += snprintf(key + o, sizeof(key) - o, "|%.30s", v ? v : "-");
-			if (o >= sizeof(key))
-				o = sizeof(key) - 1;
-		}
-		if (MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "percent") ||
-		    MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "sigma") ||
-		    MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "k"))
-			key[0] = 0; /* aliases: not cached */
-		if (!key[0] || !cache_get(x, key, &code, &body, &len)) {
-			body = api_query(x, c, &code, &len);
-			if (key[0])
-				cache_put(x, key, code, body, len);
-		}
+		body = api_query(x, c, &code, &len);
+		if (key[0])
+			cache_put(x, key, code, body, len);
 	} else if (!strcmp(url, "/api/v1/params")) {
 		if (get)
 			body = json_str(params_json(x), &len);
@@ -820,7 +853,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 	}
 done:
 	if (code >= 400)
-		x->http_errors++;
+		__atomic_add_fetch(&x->http_errors, 1, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&x->mu);
 	return send_body(c, code, type, body, len, copy);
 }

@@ -8,8 +8,9 @@
  *   PUT|POST /api/v1/params JSON object with any of H, k, X, T
  * Every error is a 4xx/5xx with {"error": "..."}.  One mutex guards the
  * state; the attach loop (fq_exporter_poll/flow_end) and the HTTP threads
- * take it.  Responses are cached per state version, so a scrape storm costs
- * a copy per request.
+ * take it.  Responses of /metrics and /api/v1/query are cached per state
+ * version under a second mutex: a hit neither waits for a poll in progress
+ * nor computes anything, so a scrape storm costs a copy per request.
  *
  * Label cardinality of /metrics (no per-flow labels):
  *   direction (2) x IP protocols seen (<= 256); application protocols seen
@@ -44,7 +45,8 @@ struct fq_http_cache {
 };
 
 struct fq_exporter {
-	pthread_mutex_t mu;
+	pthread_mutex_t mu;        /* everything but the cache */
+	pthread_mutex_t cmu;       /* the response cache (taken inside mu or alone) */
 	char ifname[64];
 	struct fq_query *q;
 	int flows_fd;              /* -1: /api/v1/flows answers 503 */
