@@ -6,7 +6,8 @@
 #   harness; "skip" lines on this host), police (UDP only: police is not
 #   meant for TCP, its TCP figure is printed, not asserted).
 # Asserts: achieved <= 110% of the rate; UDP >= 80% of the rate where the
-# machine can offer twice the rate unshaped (the limit is not over-enforced);
+# machine can offer twice the rate unshaped with room to spare (4x the rate
+# <= unshaped UDP; the limit is not over-enforced);
 # TCP >= 50% of min(rate, unshaped TCP) - a usable share.  bench/shaper.sh measures the ±5% goal.
 # SH_MODES="htb police" picks modes (default: all available; in the VM
 # harness, FQ_VM_KERNEL set, edt alone when the kernel has sch_fq).
@@ -65,7 +66,9 @@ if proto == "tcp":
     msg += ", %s retransmits" % retr
 if got > 1.10 * rate:
     print("not ok %s: %s: above 110%% of the rate" % (name, msg))
-elif proto == "udp" and 2 * rate <= base_udp and got < 0.8 * rate:
+elif retr == "-1":
+    print("not ok %s: iperf3 failed twice (no traffic through the shaper?)" % name)
+elif proto == "udp" and 4 * rate <= base_udp and got < 0.8 * rate:
     print("not ok %s: %s: UDP at 2x the rate got under 80%%" % (name, msg))
 elif proto == "tcp" and got < 0.5 * min(rate, base):
     print("not ok %s: %s: TCP got under half of min(rate, unshaped %.0f Mbit/s)" % (name, msg, base / 1e6))
@@ -92,6 +95,8 @@ for mode in $modes; do
 			first=0
 			for proto in udp tcp; do
 				read -r got retr < <(sh_iperf "$dir" "$proto" "$bits" "$SECS")
+				# iperf3 itself failed (a slow emulated VM): once more
+				[ "$retr" = -1 ] && read -r got retr < <(sh_iperf "$dir" "$proto" "$bits" "$SECS")
 				name="shaper/$mode/$dir/$proto/${r}mbit"
 				if [ "$mode" = police ] && [ "$proto" = tcp ]; then
 					echo "# $name (not asserted: police drops TCP): $((got / 1000)) kbit/s, $retr retransmits"
