@@ -140,6 +140,38 @@ def build_dataset(work):
     return rows, dropped, header
 
 
+REQUET = ['requet/A_baseline_Mar22_exp_46.pcap', 'requet/A_movement_Apr20_exp_135.pcap',
+          'requet/C_baseline_May12_exp_318.pcap', 'requet/C_baseline_May14_exp_335.pcap']
+
+
+def requet_check(clf, work):
+    """YouTube sessions of another dataset (ReQuEST, 2018, browser), never
+    trained on and without per-flow labels: the class the model gives to
+    the three flows carrying the most bytes of each capture (the video)."""
+    import numpy as np
+    data = common.data_dir()
+    out = []
+    for rel in REQUET:
+        pcap = os.path.join(data, rel)
+        if not os.path.exists(pcap):
+            continue
+        _, flows = common.replay(pcap, os.path.join(work, rel.replace('/', '_') + '.flows.csv'))
+        big = []
+        for r in flows:
+            x = features(r)
+            if x is None or n_packets(r) < MIN_PACKETS:
+                continue
+            b = float(r['Total Length of Fwd Packets']) + float(r['Total Length of Bwd Packets'])
+            big.append((b, r['Protocol'].strip(), x))
+        big.sort(key=lambda t: -t[0])
+        top = big[:3]
+        pred = list(clf.predict(np.array([t[2] for t in top]))) if top else []
+        out.append({'capture': rel, 'flows': len(big),
+                    'top': [{'payload_bytes': int(t[0]), 'protocol': t[1], 'predicted': str(p)}
+                            for t, p in zip(top, pred)]})
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--work', default=os.path.join(common.REPO, 'build', 'models', NAME))
@@ -181,6 +213,8 @@ def main():
         cv.append({'accuracy': m2['accuracy'], 'f1_macro': m2['f1_macro'], 'roc_auc': m2['roc_auc'],
                    'confusion': m2['confusion_matrix']['rows_true_cols_pred']})
 
+    requet = requet_check(clf, a.work)
+
     model = os.path.join(a.out, NAME + '.model')
     common.convert(clf, os.path.join(a.work, NAME + '.joblib'), model, feat_names)
     tcsv = os.path.join(a.out, NAME + '.testset.csv')
@@ -209,6 +243,7 @@ def main():
         'misclassified': wrong,
         'parity': {'rows': int(test.sum()), 'differences': diffs,
                    'command': 'flowqoe model predict %s.model %s.testset.csv' % (NAME, NAME)},
+        'requet_top_flows': requet,
         'importances_top10': [[f, float(v)] for f, v in imp[:10]],
     }
     common.write_json(os.path.join(a.out, NAME + '.report.json'), rep)
@@ -258,6 +293,18 @@ def write_md(path, rep, counts):
     L.append('C engine parity: `%s` equals scikit-learn `predict` on all %d test rows '
              '(%d differences).\n' % (rep['parity']['command'], rep['parity']['rows'],
                                       rep['parity']['differences']))
+    if rep['requet_top_flows']:
+        L.append('Out of distribution: YouTube sessions of another dataset (ReQuEST, 2018, '
+                 'browser; never trained on, no per-flow labels). The three flows with the '
+                 'most payload in each capture (the first is the video stream in every one; '
+                 'the others may be page objects) are called:\n')
+        L.append('| capture | flows | biggest flows: payload bytes, protocol -> predicted |')
+        L.append('|---|---|---|')
+        for q in rep['requet_top_flows']:
+            L.append('| %s | %d | %s |' % (q['capture'], q['flows'], '; '.join(
+                '%d B %s -> %s' % (t['payload_bytes'], {'6': 'TCP', '17': 'UDP'}.get(
+                    t['protocol'], t['protocol']), t['predicted']) for t in q['top'])))
+        L.append('')
     L.append('Most important features: ' + ', '.join('%s %.3f' % (f, v) for f, v in
                                                       rep['importances_top10']) + '.\n')
     uuu = sum(len(c[2]) + len(c[3]) for (src, lab), c in counts.items()
