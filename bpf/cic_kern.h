@@ -129,6 +129,7 @@ static __always_inline void fq_cic_dir_add(struct fq_cic_dir *d, const struct fq
 __noinline int fq_cic_update(const struct fq_flow_key *k, struct fq_flow *f,
 			     const struct fq_pkt *p, __u32 dir, __u64 now)
 {
+	struct fq_flow_key key;
 	struct fq_cic *c;
 	struct fq_cic_dir *d, *o;
 	__u32 zero = 0, pl, pad = 0, ev = FQ_CIC_EV_SEEN;
@@ -136,14 +137,18 @@ __noinline int fq_cic_update(const struct fq_flow_key *k, struct fq_flow *f,
 
 	if (!k || !f || !p)
 		return 0;
-	c = bpf_map_lookup_elem(&fq_cic, k);
+	/* A global function's pointer argument is plain memory to the
+	 * verifier; kernels before 6.3 accept only stack, packet or map
+	 * memory as a map key, so look up with a copy on the stack. */
+	key = *k;
+	c = bpf_map_lookup_elem(&fq_cic, &key);
 	if (!c) {
 		struct fq_cic_blank *z = bpf_map_lookup_elem(&fq_cic_zero, &zero);
 
 		if (!z)
 			return 0;
-		bpf_map_update_elem(&fq_cic, k, z, BPF_NOEXIST);
-		c = bpf_map_lookup_elem(&fq_cic, k);
+		bpf_map_update_elem(&fq_cic, &key, z, BPF_NOEXIST);
+		c = bpf_map_lookup_elem(&fq_cic, &key);
 		if (!c)
 			return 0;
 	}
