@@ -405,6 +405,13 @@ static void render(struct fq_exporter *x, FILE *f)
 			lv(f, x->ifname);
 			fprintf(f, "\",by=\"%s\"} %llu\n", fq_qby_str(b), (unsigned long long)s[b].dropped_deltas);
 		}
+		head(f, "flowqoe_query_late_deltas_total", "counter",
+		     "Deltas older than the window store's ring when they came (in no window).");
+		for (int b = 0; b < 2; b++) {
+			fprintf(f, "flowqoe_query_late_deltas_total{iface=\"");
+			lv(f, x->ifname);
+			fprintf(f, "\",by=\"%s\"} %llu\n", fq_qby_str(b), (unsigned long long)s[b].late_deltas);
+		}
 	}
 	ctr1(f, x, "flowqoe_http_requests_total", "HTTP requests served.",
 	     __atomic_load_n(&x->http_requests, __ATOMIC_RELAXED));

@@ -168,6 +168,7 @@ struct fq_qstore {
 	struct ht ht;
 	size_t cells, max_keys, max_cells;
 	uint64_t dropped_deltas, dropped_bytes;
+	uint64_t late_deltas;
 };
 
 static const void *ent_key(const void *ctx, uint32_t idx)
@@ -380,8 +381,11 @@ int fq_qstore_add(struct fq_qstore *st, uint64_t sec, const struct fq_qkey *k, u
 	int64_t idx;
 
 	fq_qstore_advance(st, sec);
-	if (!in_ring(st, sec))
-		sec = st->now; /* older than the ring: count it now rather than lose it */
+	if (!in_ring(st, sec)) {
+		/* older than the ring: in no window the store can answer */
+		st->late_deltas++;
+		return 0;
+	}
 	b = bucket_claim(st, sec);
 	idx = key_get(st, k);
 	if (idx < 0) {
@@ -433,7 +437,7 @@ void fq_qstore_add_total(struct fq_qstore *st, uint64_t sec, uint64_t bytes, uin
 
 	fq_qstore_advance(st, sec);
 	if (!in_ring(st, sec))
-		sec = st->now;
+		return;
 	b = bucket_claim(st, sec);
 	b->tot_bytes += bytes;
 	b->tot_pkts += pkts;
@@ -495,7 +499,7 @@ void fq_qstore_stats(const struct fq_qstore *st, struct fq_qstore_stats *s)
 		.now = st->now, .span = st->span, .window = st->window, .keys = st->ht.n,
 		.cells = st->cells, .mem_bytes = mem, .max_keys = st->max_keys,
 		.max_cells = st->max_cells, .dropped_deltas = st->dropped_deltas,
-		.dropped_bytes = st->dropped_bytes,
+		.dropped_bytes = st->dropped_bytes, .late_deltas = st->late_deltas,
 	};
 }
 

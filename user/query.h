@@ -56,8 +56,9 @@ void fq_qstore_free(struct fq_qstore *st);
 /* Move the store's clock to second sec (never backwards). */
 void fq_qstore_advance(struct fq_qstore *st, uint64_t sec);
 /* Add a delta for a key / for the total; sec may lie in the past (within
- * the ring), a later sec advances the clock first.  0, or -ENOSPC (dropped
- * and counted). */
+ * the ring; older deltas belong to no window the store answers and are only
+ * counted as late), a later sec advances the clock first.  0, or -ENOSPC
+ * (dropped and counted). */
 int fq_qstore_add(struct fq_qstore *st, uint64_t sec, const struct fq_qkey *k, uint64_t bytes,
 		  uint64_t pkts);
 void fq_qstore_add_total(struct fq_qstore *st, uint64_t sec, uint64_t bytes, uint64_t pkts);
@@ -70,6 +71,7 @@ struct fq_qstore_stats {
 	size_t keys, cells, mem_bytes;
 	size_t max_keys, max_cells;
 	uint64_t dropped_deltas, dropped_bytes;
+	uint64_t late_deltas;  /* older than the ring when they came: ignored */
 };
 void fq_qstore_stats(const struct fq_qstore *st, struct fq_qstore_stats *s);
 
