@@ -5,7 +5,7 @@ set -euo pipefail
 pkgs=(clang llvm libbpf-dev bpftool libxdp-dev xdp-tools libelf-dev zlib1g-dev
       libpcap-dev libmicrohttpd-dev libjansson-dev pkg-config make gcc
       iproute2 iperf3 tcpdump tshark libndpi-bin prometheus python3-venv
-      sqlite3 wrk iputils-ping netcat-openbsd ethtool)
+      sqlite3 wrk iputils-ping netcat-openbsd ethtool curl python3 procps)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
