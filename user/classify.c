@@ -8,6 +8,12 @@
 #include "window.h"
 
 #define NBUCKETS 65536
+/* records a worker takes from its queue, and aggregates, per lock taken:
+ * the locks are paid per batch, not per record */
+#define BATCH 64
+
+/* bumped whenever any classifier's counts change (see fq_clf_published_gen) */
+static uint64_t clf_gen;
 
 struct wq {
 	pthread_mutex_t mu;
@@ -15,6 +21,7 @@ struct wq {
 	struct fq_win_rec *ring;
 	size_t cap, head, len;
 	bool busy;
+	bool waiting;   /* the worker sleeps on cv: only then is a signal needed */
 	pthread_t th;
 	struct fq_clf *c;
 };
@@ -29,7 +36,7 @@ struct fq_clf {
 	struct fq_clf_conv *buckets[NBUCKETS];
 	long open;
 	uint64_t submitted, dropped, classified, closed;
-	uint64_t *per_class_records, *per_class_convs;
+	uint64_t *per_class_records, *per_class_convs, *per_class_closed;
 };
 
 int fq_clf_model_map(struct fq_clf_model *m, const char *const *names, int n)
@@ -67,12 +74,12 @@ static uint32_t key_hash(const struct fq_conv_key *k)
 	return h;
 }
 
+/* agg_mu held */
 static void aggregate(struct fq_clf *c, const struct fq_win_rec *r, int cls)
 {
 	uint32_t b = key_hash(&r->key) % NBUCKETS;
 	struct fq_clf_conv *cv;
 
-	pthread_mutex_lock(&c->agg_mu);
 	for (cv = c->buckets[b]; cv; cv = cv->next)
 		if (!memcmp(&cv->key, &r->key, sizeof(r->key)))
 			break;
@@ -82,8 +89,7 @@ static void aggregate(struct fq_clf *c, const struct fq_win_rec *r, int cls)
 			cv->per_class = calloc(c->m.nclasses, sizeof(uint64_t));
 		if (!cv || !cv->per_class) {
 			free(cv);
-			c->dropped++;
-			pthread_mutex_unlock(&c->agg_mu);
+			__atomic_fetch_add(&c->dropped, 1, __ATOMIC_RELAXED);
 			return;
 		}
 		cv->key = r->key;
@@ -104,23 +110,27 @@ static void aggregate(struct fq_clf *c, const struct fq_win_rec *r, int cls)
 		cv->last_ns = r->start_ns;
 	c->per_class_records[cls]++;
 	c->classified++;
-	pthread_mutex_unlock(&c->agg_mu);
 }
 
 static void *worker(void *arg)
 {
 	struct wq *q = arg;
 	struct fq_clf *c = q->c;
-	struct fq_win_rec r;
+	struct fq_win_rec r[BATCH];
+	int cls[BATCH];
 	double feat[FQ_WIN_NFEAT];
 	float x[64];
 
 	for (;;) {
+		size_t n;
+
 		pthread_mutex_lock(&q->mu);
 		while (!q->len && !c->stop) {
 			q->busy = false;
 			pthread_cond_broadcast(&q->idle);
+			q->waiting = true;
 			pthread_cond_wait(&q->cv, &q->mu);
+			q->waiting = false;
 		}
 		if (!q->len && c->stop) {
 			q->busy = false;
@@ -129,25 +139,28 @@ static void *worker(void *arg)
 			return NULL;
 		}
 		q->busy = true;
-		r = q->ring[q->head];
-		q->head = (q->head + 1) % q->cap;
-		q->len--;
+		n = q->len < BATCH ? q->len : BATCH;
+		for (size_t i = 0; i < n; i++)
+			r[i] = q->ring[(q->head + i) % q->cap];
+		q->head = (q->head + n) % q->cap;
+		q->len -= n;
 		pthread_mutex_unlock(&q->mu);
 
-		fq_win_features(&r, feat);
-		for (int i = 0; i < c->m.nfeatures; i++)
-			x[i] = (float)feat[c->m.feat_idx[i]];
-		{
-			int cls = c->m.predict(c->m.model, x);
-
-			if (cls < 0 || cls >= c->m.nclasses) {
-				pthread_mutex_lock(&c->agg_mu);
-				c->dropped++;
-				pthread_mutex_unlock(&c->agg_mu);
-				continue;
-			}
-			aggregate(c, &r, cls);
+		for (size_t i = 0; i < n; i++) {
+			fq_win_features(&r[i], feat);
+			for (int k = 0; k < c->m.nfeatures; k++)
+				x[k] = (float)feat[c->m.feat_idx[k]];
+			cls[i] = c->m.predict(c->m.model, x);
 		}
+		pthread_mutex_lock(&c->agg_mu);
+		for (size_t i = 0; i < n; i++) {
+			if (cls[i] < 0 || cls[i] >= c->m.nclasses)
+				__atomic_fetch_add(&c->dropped, 1, __ATOMIC_RELAXED);
+			else
+				aggregate(c, &r[i], cls[i]);
+		}
+		__atomic_fetch_add(&clf_gen, 1, __ATOMIC_RELAXED);
+		pthread_mutex_unlock(&c->agg_mu);
 	}
 }
 
@@ -163,8 +176,9 @@ struct fq_clf *fq_clf_new(const struct fq_clf_model *m, int workers, size_t qlen
 	pthread_mutex_init(&c->agg_mu, NULL);
 	c->per_class_records = calloc(m->nclasses, sizeof(uint64_t));
 	c->per_class_convs = calloc(m->nclasses, sizeof(uint64_t));
+	c->per_class_closed = calloc(m->nclasses, sizeof(uint64_t));
 	c->w = calloc(workers, sizeof(*c->w));
-	if (!c->per_class_records || !c->per_class_convs || !c->w)
+	if (!c->per_class_records || !c->per_class_convs || !c->per_class_closed || !c->w)
 		goto fail;
 	for (int i = 0; i < workers; i++) {
 		struct wq *q = &c->w[i];
@@ -186,6 +200,7 @@ fail:
 	if (c) {
 		free(c->per_class_records);
 		free(c->per_class_convs);
+		free(c->per_class_closed);
 		free(c->w);
 		free(c);
 	}
@@ -197,8 +212,9 @@ int fq_clf_submit(struct fq_clf *c, const struct fq_win_rec *r)
 	struct wq *q = &c->w[key_hash(&r->key) % c->nworkers];
 	int ret = 0;
 
+	/* one writer (the intake thread); atomic for readers elsewhere */
+	__atomic_store_n(&c->submitted, c->submitted + 1, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&q->mu);
-	c->submitted++; /* only the single intake thread writes this */
 	if (q->len == q->cap) {
 		ret = -ENOBUFS;
 		__atomic_fetch_add(&c->dropped, 1, __ATOMIC_RELAXED);
@@ -206,7 +222,9 @@ int fq_clf_submit(struct fq_clf *c, const struct fq_win_rec *r)
 		q->ring[(q->head + q->len) % q->cap] = *r;
 		q->len++;
 		q->busy = true;
-		pthread_cond_signal(&q->cv);
+		/* a futex wake per record would cost more than the record */
+		if (q->waiting)
+			pthread_cond_signal(&q->cv);
 	}
 	pthread_mutex_unlock(&q->mu);
 	return ret;
@@ -239,8 +257,10 @@ long fq_clf_expire(struct fq_clf *c, uint64_t now, bool all, fq_clf_end_cb cb, v
 				if (cb)
 					cb(ctx, cv);
 				*pp = cv->next;
-				if (cv->latest >= 0)
+				if (cv->latest >= 0) {
 					c->per_class_convs[cv->latest]--;
+					c->per_class_closed[cv->latest]++;
+				}
 				free(cv->per_class);
 				free(cv);
 				c->open--;
@@ -251,6 +271,8 @@ long fq_clf_expire(struct fq_clf *c, uint64_t now, bool all, fq_clf_end_cb cb, v
 			}
 		}
 	}
+	if (n)
+		__atomic_fetch_add(&clf_gen, 1, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&c->agg_mu);
 	return n;
 }
@@ -273,13 +295,14 @@ void fq_clf_free(struct fq_clf *c)
 	free(c->w);
 	free(c->per_class_records);
 	free(c->per_class_convs);
+	free(c->per_class_closed);
 	free(c);
 }
 
 void fq_clf_stats(struct fq_clf *c, struct fq_clf_stats *s)
 {
 	pthread_mutex_lock(&c->agg_mu);
-	s->submitted = c->submitted;
+	s->submitted = __atomic_load_n(&c->submitted, __ATOMIC_RELAXED);
 	s->classified = c->classified;
 	s->dropped = __atomic_load_n(&c->dropped, __ATOMIC_RELAXED);
 	s->closed = c->closed;
@@ -373,4 +396,102 @@ void fq_clf_table_print(struct fq_clf *c, FILE *f)
 	pthread_mutex_unlock(&c->agg_mu);
 	free(v);
 	fflush(f);
+}
+
+/* ---- snapshots for other threads, and the published classifier ---------- */
+
+struct fq_clf_snap *fq_clf_snap_new(struct fq_clf *c, bool table, int64_t off)
+{
+	int k = c->m.nclasses;
+	struct fq_clf_snap *s = calloc(1, sizeof(*s) + 3 * k * sizeof(uint64_t) + k * sizeof(char *));
+	size_t names = 0;
+	char *p;
+
+	if (!s)
+		return NULL;
+	for (int i = 0; i < k; i++)
+		names += strlen(c->m.class_names[i]) + 1;
+	s->names_buf = malloc(names ? names : 1);
+	if (!s->names_buf) {
+		free(s);
+		return NULL;
+	}
+	s->nclasses = k;
+	s->records = (uint64_t *)(s + 1);
+	s->convs = s->records + k;
+	s->closed_convs = s->convs + k;
+	s->class_names = (const char **)(s->closed_convs + k);
+	p = s->names_buf;
+	for (int i = 0; i < k; i++) {
+		size_t n = strlen(c->m.class_names[i]) + 1;
+
+		memcpy(p, c->m.class_names[i], n);
+		s->class_names[i] = p;
+		p += n;
+	}
+	pthread_mutex_lock(&c->agg_mu);
+	s->submitted = __atomic_load_n(&c->submitted, __ATOMIC_RELAXED);
+	s->classified = c->classified;
+	s->dropped = __atomic_load_n(&c->dropped, __ATOMIC_RELAXED);
+	s->closed = c->closed;
+	s->open = c->open;
+	s->workers = c->nworkers;
+	memcpy(s->records, c->per_class_records, k * sizeof(uint64_t));
+	memcpy(s->convs, c->per_class_convs, k * sizeof(uint64_t));
+	memcpy(s->closed_convs, c->per_class_closed, k * sizeof(uint64_t));
+	if (table) {
+		struct fq_clf_conv **v;
+		long n;
+
+		s->table = json_array();
+		v = sorted(c, &n);
+		for (long i = 0; v && i < n; i++)
+			json_array_append_new(s->table, fq_clf_conv_json(c, v[i], off));
+		free(v);
+	}
+	pthread_mutex_unlock(&c->agg_mu);
+	return s;
+}
+
+void fq_clf_snap_free(struct fq_clf_snap *s)
+{
+	if (!s)
+		return;
+	json_decref(s->table);
+	free(s->names_buf);
+	free(s);
+}
+
+/* Readers take pub_mu for the whole copy, so fq_clf_publish(NULL) returning
+ * means no reader still looks at the classifier it withdrew. */
+static pthread_mutex_t pub_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct fq_clf *pub;
+
+void fq_clf_publish(struct fq_clf *c)
+{
+	pthread_mutex_lock(&pub_mu);
+	pub = c;
+	__atomic_fetch_add(&clf_gen, 1, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&pub_mu);
+}
+
+struct fq_clf_snap *fq_clf_published_snap(bool table, int64_t epoch_off)
+{
+	struct fq_clf_snap *s = NULL;
+
+	pthread_mutex_lock(&pub_mu);
+	if (pub)
+		s = fq_clf_snap_new(pub, table, epoch_off);
+	pthread_mutex_unlock(&pub_mu);
+	return s;
+}
+
+bool fq_clf_is_published(void)
+{
+	return __atomic_load_n(&pub, __ATOMIC_RELAXED) != NULL;
+}
+
+uint64_t fq_clf_published_gen(void)
+{
+	return __atomic_load_n(&clf_gen, __ATOMIC_RELAXED);
 }

@@ -67,6 +67,44 @@ struct fq_clf_stats {
 };
 void fq_clf_stats(struct fq_clf *c, struct fq_clf_stats *s);
 
+/*
+ * A consistent copy of a classifier's counters (taken under the aggregator
+ * lock), owned by the caller: for readers on other threads, e.g. the HTTP
+ * exporter.  table: also the aggregate table (fq_clf_table_json).
+ */
+struct fq_clf_snap {
+	uint64_t submitted;       /* records handed to the classifier */
+	uint64_t classified;      /* records classified and aggregated */
+	uint64_t dropped;         /* records dropped (queue full, no memory) */
+	uint64_t closed;          /* conversations closed (timeout) */
+	long open;                /* conversations open */
+	int workers;
+	int nclasses;
+	const char **class_names; /* copies */
+	uint64_t *records;        /* per class: records classified as it */
+	uint64_t *convs;          /* per class: open conversations whose latest class it is */
+	uint64_t *closed_convs;   /* per class: closed conversations whose last class it was */
+	json_t *table;            /* NULL unless asked for */
+	char *names_buf;
+};
+struct fq_clf_snap *fq_clf_snap_new(struct fq_clf *c, bool table, int64_t epoch_off);
+void fq_clf_snap_free(struct fq_clf_snap *s);
+
+/*
+ * The classifier of the running attach, published by the window hook
+ * (cmd_windows.c) for other attach hooks that cannot see its state (the
+ * HTTP exporter renders it in /metrics and /api/v1/classes).  At most one;
+ * fq_clf_publish(NULL) withdraws it and returns once no reader holds it,
+ * so the caller may free it next.  fq_clf_published_snap: NULL when none is
+ * published (or no memory).  fq_clf_published_gen changes whenever a
+ * classifier's counts may have changed (cheap: one atomic load), so a
+ * response cache can tell that a snapshot went stale.
+ */
+void fq_clf_publish(struct fq_clf *c);
+struct fq_clf_snap *fq_clf_published_snap(bool table, int64_t epoch_off);
+bool fq_clf_is_published(void);
+uint64_t fq_clf_published_gen(void);
+
 /* The aggregate table, sorted by conversation key: JSON array, or text. */
 json_t *fq_clf_table_json(struct fq_clf *c, int64_t epoch_off);
 void fq_clf_table_print(struct fq_clf *c, FILE *f);

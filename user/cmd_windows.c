@@ -93,6 +93,9 @@ static int win_start(struct fq_attach_ctx *ac)
 	if (pthread_create(&th, NULL, rb_thread, NULL))
 		return -1;
 	th_started = true;
+	/* the HTTP exporter's /metrics and /api/v1/classes read it from here */
+	if (fq_winpipe_clf(pipe_))
+		fq_clf_publish(fq_winpipe_clf(pipe_));
 	return 0;
 }
 
@@ -110,6 +113,7 @@ static void win_stop(struct fq_attach_ctx *ac)
 		rb = NULL;
 	}
 	if (pipe_) {
+		fq_clf_publish(NULL); /* no reader left once it returns */
 		fq_winpipe_finish(pipe_, ac->skel ? bpf_map__fd(ac->skel->maps.fq_winctr) : -1);
 		pipe_ = NULL;
 	}

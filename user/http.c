@@ -18,6 +18,7 @@
 #include "common.h"
 #include "appproto.h"
 #include "attach.h"
+#include "classify.h"
 #include "http.h"
 #include "flowqoe.skel.h"
 
@@ -219,6 +220,44 @@ static const char *ipproto_name(int p, char *buf, size_t len)
 	return fq_ipproto_name(p, buf, len);
 }
 
+/* one sample per class of the running classifier's model */
+static void per_class(FILE *f, struct fq_exporter *x, const char *name, const char *type,
+		      const char *help, const struct fq_clf_snap *s, const uint64_t *v)
+{
+	head(f, name, type, help);
+	for (int i = 0; i < s->nclasses; i++) {
+		fprintf(f, "%s{iface=\"", name);
+		lv(f, x->ifname);
+		fprintf(f, "\",class=\"");
+		lv(f, s->class_names[i]);
+		fprintf(f, "\"} %llu\n", (unsigned long long)v[i]);
+	}
+}
+
+/* The classifier of attach --model (classify.h), when one runs: a copy of
+ * its counters, so the aggregator is held only for the copy. */
+static void render_classes(struct fq_exporter *x, FILE *f)
+{
+	struct fq_clf_snap *s = fq_clf_published_snap(false, 0);
+
+	if (!s)
+		return;
+	per_class(f, x, "flowqoe_class_records_total", "counter",
+		  "Window records classified into each class of the model.", s, s->records);
+	per_class(f, x, "flowqoe_class_conversations", "gauge",
+		  "Open conversations whose latest window record is of the class.", s, s->convs);
+	per_class(f, x, "flowqoe_class_conversations_closed_total", "counter",
+		  "Conversations closed after the conversation timeout, by the class of their last record.",
+		  s, s->closed_convs);
+	ctr1(f, x, "flowqoe_classifier_input_records_total", "Window records handed to the classifier.",
+	     s->submitted);
+	ctr1(f, x, "flowqoe_classifier_dropped_records_total",
+	     "Window records dropped: a classifier queue was full (back-pressure) or memory ran out.",
+	     s->dropped);
+	gauge1(f, x, "flowqoe_classifier_workers", "Classifier threads.", s->workers);
+	fq_clf_snap_free(s);
+}
+
 static void render(struct fq_exporter *x, FILE *f)
 {
 	const struct fq_totals *t = &x->t;
@@ -413,6 +452,7 @@ static void render(struct fq_exporter *x, FILE *f)
 			fprintf(f, "\",by=\"%s\"} %llu\n", fq_qby_str(b), (unsigned long long)s[b].late_deltas);
 		}
 	}
+	render_classes(x, f);
 	ctr1(f, x, "flowqoe_http_requests_total", "HTTP requests served.",
 	     __atomic_load_n(&x->http_requests, __ATOMIC_RELAXED));
 	ctr1(f, x, "flowqoe_http_errors_total", "HTTP requests answered with an error.",
@@ -504,6 +544,7 @@ static int cache_get(struct fq_exporter *x, const char *key, int *code, char **b
 		struct fq_http_cache *e = &x->cache[i];
 
 		if (e->body && e->version == __atomic_load_n(&x->version, __ATOMIC_ACQUIRE) &&
+		    (e->clf_gen == FQ_HTTP_NO_CLF || e->clf_gen == fq_clf_published_gen()) &&
 		    !strcmp(e->key, key)) {
 			*body = malloc(e->len + 1);
 			if (!*body)
@@ -517,8 +558,11 @@ static int cache_get(struct fq_exporter *x, const char *key, int *code, char **b
 	return 0;
 }
 
-/* mu held (the body was computed at this version); takes cmu */
-static void cache_put(struct fq_exporter *x, const char *key, int code, const char *body, size_t len)
+/* mu held (the body was computed at this version); takes cmu.  clf_gen:
+ * fq_clf_published_gen() read before the body was computed, or
+ * FQ_HTTP_NO_CLF for a body that does not show the classifier. */
+static void cache_put(struct fq_exporter *x, const char *key, int code, const char *body, size_t len,
+		      uint64_t clf_gen)
 {
 	struct fq_http_cache *e;
 
@@ -528,12 +572,15 @@ static void cache_put(struct fq_exporter *x, const char *key, int code, const ch
 	e = &x->cache[x->cache_next++ % FQ_HTTP_CACHE];
 	free(e->body);
 	e->body = malloc(len + 1);
-	if (!e->body)
+	if (!e->body) {
+		pthread_mutex_unlock(&x->cmu);
 		return;
+	}
 	memcpy(e->body, body, len + 1);
 	e->len = len;
 	e->code = code;
 	e->version = x->version;
+	e->clf_gen = clf_gen;
 	snprintf(e->key, sizeof(e->key), "%s", key);
 	pthread_mutex_unlock(&x->cmu);
 }
@@ -749,6 +796,32 @@ static char *api_flows(struct fq_exporter *x, struct MHD_Connection *c, int *cod
 	return json_str(o, len);
 }
 
+/* /api/v1/classes: without the lock (the snapshot takes the classifier's) */
+static char *api_classes(struct fq_exporter *x, int *code, size_t *len)
+{
+	struct fq_clf_snap *s = fq_clf_published_snap(true, x->epoch_off_ns);
+	json_t *o, *cls;
+
+	if (!s) {
+		*code = fq_clf_is_published() ? MHD_HTTP_INTERNAL_SERVER_ERROR : MHD_HTTP_SERVICE_UNAVAILABLE;
+		return err_body("no classifier running (attach --model FILE)%s", NULL, len);
+	}
+	cls = json_array();
+	for (int i = 0; i < s->nclasses; i++)
+		json_array_append_new(cls, json_pack("{s:s,s:I,s:I,s:I}", "class", s->class_names[i],
+						     "records", (json_int_t)s->records[i],
+						     "conversations", (json_int_t)s->convs[i],
+						     "conversations_closed", (json_int_t)s->closed_convs[i]));
+	o = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:i,s:o,s:o}", "iface", x->ifname,
+		      "records", (json_int_t)s->submitted, "classified", (json_int_t)s->classified,
+		      "dropped", (json_int_t)s->dropped, "open", (json_int_t)s->open,
+		      "closed", (json_int_t)s->closed, "workers", s->workers, "classes", cls,
+		      "conversations", s->table ? json_incref(s->table) : json_array());
+	fq_clf_snap_free(s);
+	*code = MHD_HTTP_OK;
+	return json_str(o, len);
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
 			       const char *method, const char *version, const char *upload,
 			       size_t *upload_size, void **con_cls)
@@ -820,9 +893,11 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 			code = MHD_HTTP_METHOD_NOT_ALLOWED;
 			body = err_body("%s only", "GET", &len);
 		} else {
+			uint64_t gen = fq_clf_published_gen();
+
 			type = "text/plain; version=0.0.4; charset=utf-8";
 			body = render_locked(x, &len);
-			cache_put(x, "/metrics", MHD_HTTP_OK, body, len);
+			cache_put(x, "/metrics", MHD_HTTP_OK, body, len, gen);
 		}
 	} else if (!strcmp(url, "/api/v1/query")) {
 		if (!get) {
@@ -832,7 +907,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		}
 		body = api_query(x, c, &code, &len);
 		if (key[0])
-			cache_put(x, key, code, body, len);
+			cache_put(x, key, code, body, len, FQ_HTTP_NO_CLF);
 	} else if (!strcmp(url, "/api/v1/params")) {
 		if (get)
 			body = json_str(params_json(x), &len);
@@ -841,6 +916,15 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		else {
 			code = MHD_HTTP_METHOD_NOT_ALLOWED;
 			body = err_body("GET, PUT or POST%s", NULL, &len);
+		}
+	} else if (!strcmp(url, "/api/v1/classes")) {
+		if (!get) {
+			code = MHD_HTTP_METHOD_NOT_ALLOWED;
+			body = err_body("%s only", "GET", &len);
+		} else {
+			pthread_mutex_unlock(&x->mu);
+			body = api_classes(x, &code, &len);
+			pthread_mutex_lock(&x->mu);
 		}
 	} else if (!strcmp(url, "/api/v1/flows")) {
 		if (!get) {
@@ -852,8 +936,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 			pthread_mutex_lock(&x->mu);
 		}
 	} else if (!strcmp(url, "/")) {
-		body = json_str(json_pack("{s:s,s:[s,s,s,s]}", "iface", x->ifname, "endpoints", "/metrics",
-					  "/api/v1/query", "/api/v1/flows", "/api/v1/params"), &len);
+		body = json_str(json_pack("{s:s,s:[s,s,s,s,s]}", "iface", x->ifname, "endpoints", "/metrics",
+					  "/api/v1/query", "/api/v1/flows", "/api/v1/params", "/api/v1/classes"),
+				&len);
 	} else {
 		code = MHD_HTTP_NOT_FOUND;
 		body = err_body("no such endpoint: %s", url, &len);
@@ -1094,6 +1179,7 @@ static int http_start(struct fq_attach_ctx *ac)
 	}
 	hs.x.flows_fd = ac->flows_fd;
 	hs.x.epoch_off_s = ac->epoch_off / 1000000000LL;
+	hs.x.epoch_off_ns = ac->epoch_off;
 	hs.proto_fd = ac->skel ? bpf_map__fd(ac->skel->maps.fq_proto) : -1;
 	hs.prev_poll = ac->on_poll;
 	hs.prev_end = ac->on_end;

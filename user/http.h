@@ -6,6 +6,9 @@
  *   GET  /api/v1/flows      ?limit=N (default 1000) live flows, most bytes first
  *   GET  /api/v1/params     {"H":..,"k":..,"X":..,"T":..}
  *   PUT|POST /api/v1/params JSON object with any of H, k, X, T
+ *   GET  /api/v1/classes    the classifier of attach --model: records and
+ *                           conversations per class, the conversation table
+ *                           (503 when no classifier runs)
  * Every error is a 4xx/5xx with {"error": "..."}.  One mutex guards the
  * state; the attach loop (fq_exporter_poll/flow_end) and the HTTP threads
  * take it.  Responses of /metrics and /api/v1/query are cached per state
@@ -15,7 +18,8 @@
  * Label cardinality of /metrics (no per-flow labels):
  *   direction (2) x IP protocols seen (<= 256); application protocols seen
  *   (bounded as in appproto.h, a few thousand at most); query results:
- *   at most FQ_METRICS_MAX_ROWS keys per standing query (6 queries).
+ *   at most FQ_METRICS_MAX_ROWS keys per standing query (6 queries);
+ *   classes of the model (attach --model; classify.h publishes its counters).
  */
 #ifndef FQ_HTTP_H
 #define FQ_HTTP_H
@@ -36,9 +40,12 @@ struct fq_app_ctr {
 	uint64_t bytes, pkts;
 };
 
+#define FQ_HTTP_NO_CLF UINT64_MAX
+
 struct fq_http_cache {
 	char key[192];
 	uint64_t version;
+	uint64_t clf_gen;          /* fq_clf_published_gen() of the body, or FQ_HTTP_NO_CLF */
 	int code;
 	char *body;
 	size_t len;
@@ -51,6 +58,7 @@ struct fq_exporter {
 	struct fq_query *q;
 	int flows_fd;              /* -1: /api/v1/flows answers 503 */
 	int64_t epoch_off_s;
+	int64_t epoch_off_ns;      /* program clock -> Unix time (classes table) */
 	uint64_t version;          /* bumped by every poll and parameter change */
 	/* interface counters from the BPF maps, as of the last poll */
 	struct fq_totals t;
