@@ -123,6 +123,10 @@ $(BUILD)/bench/datapath: bench/datapath.c $(BUILD)/bench/empty.skel.h \
 		$(BUILD)/bench/flowbench.skel.h $(BUILD)/libflowqoe.a
 	$(CC) $(CFLAGS) -I$(BUILD)/bench -o $@ $< $(BUILD)/libflowqoe.a $(LDLIBS)
 bench: $(BUILD)/bench/datapath
+$(BUILD)/bench/windows: bench/windows.c $(BUILD)/bench/flowbench.skel.h $(BUILD)/bench/winrb.skel.h \
+		$(BUILD)/libflowqoe.a
+	$(CC) $(CFLAGS) -I$(BUILD)/bench -o $@ $< $(BUILD)/libflowqoe.a $(LDLIBS)
+bench: $(BUILD)/bench/windows
 
 $(BUILD)/flowqoe.8: $(BUILD)/flowqoe docs/mkman.sh
 	docs/mkman.sh $(BUILD)/flowqoe > $@.tmp && mv $@.tmp $@
