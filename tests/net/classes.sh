@@ -101,7 +101,7 @@ for h in 2 3 4; do ip -n $A neigh replace 10.79.0.$h lladdr "$MAC_B" dev $VA nud
 inA python3 -c 'import socket,time; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(("10.79.0.1",9000)); time.sleep(120)' &
 LPID=$!
 
-nsenter --net=/run/netns/$A "$FLOWQOE" attach $VA --json --model $MODEL --window 10 --conv-timeout 3 \
+nsenter --net=/run/netns/$A "$FLOWQOE" attach $VA --json --model $MODEL --workers 2 --window 10 --conv-timeout 3 \
 	--windows "$TMP/win.csv" --listen 127.0.0.1:$PORT >"$TMP/attach.out" 2>"$TMP/attach.err" &
 PID=$!
 for _ in $(seq 50); do [ "$(inA curl -s -o /dev/null -w '%{http_code}' $URL/api/v1/classes)" = 200 ] && break; sleep 0.1; done
@@ -135,6 +135,7 @@ done
 if promtool check metrics <"$TMP/m" >"$TMP/promtool" 2>&1; then ok classes_promtool; else nok classes_promtool "$(head -5 "$TMP/promtool")"; fi
 check classes_records_total "$(classsum flowqoe_class_records_total)" $EXP_TOTAL
 check classes_input_dropped "$(metric 'flowqoe_classifier_input_records_total{iface="'$VA'"}') $(metric 'flowqoe_classifier_dropped_records_total{iface="'$VA'"}')" "$EXP_TOTAL 0"
+check classes_workers "$(metric 'flowqoe_classifier_workers{iface="'$VA'"}')" 2
 check classes_label_cardinality "$(grep -c '^flowqoe_class_records_total{' "$TMP/m")" "$(echo "$CLASSES" | wc -l)"
 for c in $CLASSES; do
 	want=$(awk -v c=$c '$1 == c { print $2 }' "$TMP/expect.split")
