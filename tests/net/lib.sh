@@ -99,6 +99,8 @@ on_exit() {
 trap on_exit EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+trap 'exit 129' HUP
+trap 'exit 141' PIPE
 
 # Two namespaces, one veth pair, static neighbours.
 net_setup() {
@@ -133,6 +135,30 @@ net_setup() {
 	ip -n "$NS_B" -6 neigh replace $IP6_A lladdr "$mac_a" dev "$IF_B" nud permanent
 	# the MLD reports of link-up (see above) follow linkwatch, up to ~1 s later
 	sleep 1.5
+}
+
+# net_setup_v4: as net_setup, but IPv6 is off in both namespaces before the
+# veth exists, so the link carries no ND, MLD or router solicitation at all
+# (and ARP is static): only what a test sends crosses it, from the first
+# moment, with no wait for link-up chatter to pass.
+net_setup_v4() {
+	ip netns add "$NS_A" || return 1
+	ip netns add "$NS_B" || return 1
+	local ns mac_a mac_b
+	for ns in "$NS_A" "$NS_B"; do
+		ip -n "$ns" link set lo up
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+			net.ipv6.conf.default.disable_ipv6=1 >/dev/null || return 1
+	done
+	ip link add name "$IF_A" netns "$NS_A" type veth peer name "$IF_B" netns "$NS_B" || return 1
+	ip -n "$NS_A" addr add $IP_A/24 dev "$IF_A"
+	ip -n "$NS_B" addr add $IP_B/24 dev "$IF_B"
+	ip -n "$NS_A" link set "$IF_A" up
+	ip -n "$NS_B" link set "$IF_B" up
+	mac_a=$(ip -n "$NS_A" -br link show dev "$IF_A" | awk '{print $3}')
+	mac_b=$(ip -n "$NS_B" -br link show dev "$IF_B" | awk '{print $3}')
+	ip -n "$NS_A" neigh replace $IP_B lladdr "$mac_b" dev "$IF_A" nud permanent
+	ip -n "$NS_B" neigh replace $IP_A lladdr "$mac_a" dev "$IF_B" nud permanent
 }
 
 # fq_attach_bg VAR OUTFILE ARGS...: flowqoe attach in namespace A, in the
