@@ -121,6 +121,63 @@ int fq_bpffs_ensure(void)
 
 /* ---- state file ------------------------------------------------------- */
 
+/*
+ * Pins and state files are keyed by interface name, but interfaces live in
+ * network namespaces: the state records the attach's namespace (its nsfs
+ * inode) so that a detach run from another one neither misses the hooks
+ * nor deletes the record of them (see do_detach).
+ */
+static unsigned long netns_ino(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) ? 0 : (unsigned long)sb.st_ino;
+}
+
+static unsigned long state_netns(const char *ifname)
+{
+	char path[256], line[128];
+	unsigned long ino = 0;
+	FILE *f;
+
+	fq_state_path(path, sizeof(path), ifname);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		sscanf(line, "netns=%lu", &ino);
+	fclose(f);
+	return ino;
+}
+
+/* Does network namespace `ino` still exist?  `where` gets a path to it:
+ * /run/netns/NAME, else a process's.  Gone means its virtual interfaces
+ * went with it, and the hooks on them. */
+static bool netns_alive(unsigned long ino, char *where, size_t len)
+{
+	const char *dirs[] = { "/run/netns", "/proc" };
+	char path[512];
+	struct dirent *de;
+	bool found = false;
+
+	for (int i = 0; i < 2 && !found; i++) {
+		DIR *d = opendir(dirs[i]);
+
+		while (d && !found && (de = readdir(d))) {
+			if (de->d_name[0] == '.' || (i == 1 && (de->d_name[0] < '0' || de->d_name[0] > '9')))
+				continue;
+			snprintf(path, sizeof(path), i ? "/proc/%s/ns/net" : "/run/netns/%s", de->d_name);
+			if (netns_ino(path) == ino) {
+				found = true;
+				snprintf(where, len, "%s", path);
+			}
+		}
+		if (d)
+			closedir(d);
+	}
+	return found;
+}
+
 int fq_state_write(const char *ifname, const struct fq_state *st)
 {
 	char path[256];
@@ -132,9 +189,9 @@ int fq_state_write(const char *ifname, const struct fq_state *st)
 	if (!f)
 		return -errno;
 	fprintf(f, "pid=%d\nmode=%s\nxdp_flags=%u\nxdp_prog_id=%u\ntc_egress=%d\ntc_ingress=%d\n"
-		   "clsact_created=%d\nmax_flows=%u\n",
+		   "clsact_created=%d\nmax_flows=%u\nnetns=%lu\n",
 		st->pid, fq_mode_str(st->mode), st->xdp_flags, st->xdp_prog_id, st->tc_egress,
-		st->tc_ingress, st->clsact_created, st->max_flows);
+		st->tc_ingress, st->clsact_created, st->max_flows, netns_ino("/proc/self/ns/net"));
 	fclose(f);
 	return 0;
 }
@@ -943,6 +1000,22 @@ int do_detach(int argc, char **argv)
 		fq_err("%s: flowqoe pid %d is still running; stop it (SIGTERM) and it detaches itself",
 		       ifname, st.pid);
 		return FQ_EXIT_FAIL;
+	}
+	if (have) {
+		unsigned long ino = state_netns(ifname), self = netns_ino("/proc/self/ns/net");
+		char where[512];
+
+		/* from another namespace, IFACE here is not (or not the same)
+		 * interface: its hooks would stay attached while we deleted the
+		 * record of them and of the clsact we created */
+		if (ino && self && ino != self && netns_alive(ino, where, sizeof(where))) {
+			/* nsenter, not `ip netns exec`: that one remounts /sys
+			 * without the bpffs that holds our pins */
+			fq_err("%s: flowqoe attached it in another network namespace (net:[%lu], this is"
+			       " net:[%lu]); detach it there: `nsenter --net=%s flowqoe detach %s`",
+			       ifname, ino, self, where, ifname);
+			return FQ_EXIT_FAIL;
+		}
 	}
 	n = teardown(ifname, have ? &st : NULL, false);
 	n += fq_shaper_teardown(ifname); /* shaper/shaper.h: `shape` leaves no foreground process */

@@ -50,12 +50,13 @@ elif sys.argv[1] in ("left", "gone"):
     # gone NETNS IFACE PROG_IDS MAP_IDS -> the same, then which of those
     # programs and maps still exist: they are freed after an RCU grace
     # period, so allow up to 5 s for them to go.
+    # (NETNS "-": the interface is gone, only programs and maps are checked)
     ns, iface, ids = sys.argv[2:5]
     ours = {int(x) for x in ids.split(",") if x.isdigit()}
-    r = subprocess.run(["nsenter", "--net=/run/netns/" + ns, "bpftool", "-j", "net", "show", "dev", iface],
-                       capture_output=True, text=True)
     out = []
-    for n in json.loads(r.stdout):
+    r = subprocess.run(["nsenter", "--net=/run/netns/" + ns, "bpftool", "-j", "net", "show", "dev", iface],
+                       capture_output=True, text=True) if ns != "-" else None
+    for n in json.loads(r.stdout) if r else []:
         out += ["xdp-%s:%d" % (x.get("mode"), x["id"]) for x in n.get("xdp", [])]
         out += ["tc-%s:%d" % (x["kind"], x["id"]) for x in n.get("tc", [])
                 if x["id"] in ours or x.get("name", "").startswith("fq_")]
@@ -266,3 +267,39 @@ in_a "$FQ" detach >/dev/null 2>"$TMP/noarg.err"
 rc=$?
 check "cleanup/detach-no-iface" "rc $rc (want 2): $(cat "$TMP/noarg.err")" -- \
 	eval '[ $rc = 2 ] && grep -q usage "$TMP/noarg.err"'
+
+# Pins and state are keyed by interface name, interfaces live in network
+# namespaces.  A detach run from another namespace must not report success
+# while the hooks stay (and delete the record of the clsact we created): it
+# refuses and says where to run it.  Once that namespace is gone (its veth
+# and hooks with it), a detach from anywhere clears the pins and state.
+# Last, because it deletes namespace B and so the veth pair.
+PIN_B=/sys/fs/bpf/flowqoe/$IF_B
+STATE_B=/run/flowqoe/$IF_B.state
+nsenter --net=/run/netns/$NS_B "$FQ" attach "$IF_B" --mode skb --interval 0.2 >"$TMP/b.out" 2>"$TMP/b.err" &
+pb=$!
+BG_PIDS+=("$pb")
+for _ in $(seq 100); do
+	grep -q "^pid=$pb\$" "$STATE_B" 2>/dev/null && grep -q '^tc_egress=1' "$STATE_B" && break
+	sleep 0.1
+done
+if ! grep -q '^tc_egress=1' "$STATE_B" 2>/dev/null; then
+	not_ok "cleanup/other-netns: attach in namespace B did not come up: $(cat "$TMP/b.err")"
+else
+	nsenter --net=/run/netns/$NS_B "$FQ" status --json >"$TMP/status.json"
+	read -r PROG_IDS MAP_IDS HOOK_IDS < <("$PY" "$TMP/ids.py" record "$PIN_B" "$TMP/status.json" "$IF_B")
+	fq_stop "$pb" KILL
+	in_a "$FQ" detach "$IF_B" >"$TMP/other.out" 2>&1
+	rc=$?
+	on=$("$PY" "$TMP/ids.py" left "$NS_B" "$IF_B" "$PROG_IDS")
+	check "cleanup/other-netns-refused" "detach $IF_B from namespace A: rc $rc, $(cat "$TMP/other.out"); hooks in B now '$on'" -- \
+		eval '[ $rc = 1 ] && grep -q "nsenter --net=/run/netns/$NS_B flowqoe detach $IF_B" "$TMP/other.out" &&
+			[ "$(wc -w <<<"$on")" = 2 ] && [ -e "$PIN_B" ] && [ -e "$STATE_B" ]'
+	ip netns del "$NS_B"
+	"$FQ" detach "$IF_B" >"$TMP/gone.out" 2>&1
+	rc=$?
+	left=$("$PY" "$TMP/ids.py" gone - "$IF_B" "$PROG_IDS" "$MAP_IDS")
+	check "cleanup/other-netns-gone" "detach after namespace B went: rc $rc, $(cat "$TMP/gone.out"); left: $left $(ls -d "$PIN_B" "$STATE_B" 2>/dev/null)" -- \
+		eval '[ $rc = 0 ] && grep -q "removed [1-9]" "$TMP/gone.out" && [ -z "$left" ] &&
+			[ ! -e "$PIN_B" ] && [ ! -e "$STATE_B" ] && ids_sane'
+fi
