@@ -16,6 +16,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "common.h"
 #include "cmds.h"
 #include "model.h"
@@ -241,7 +242,7 @@ static struct fq_model *load_model(const char *path)
 
 /* ---- predict ------------------------------------------------------------ */
 
-#define PRED_BLOCK 256
+#define PRED_BLOCK 4096
 
 static void print_preds(const struct fq_model *m, int n, const int *cls, const double *val)
 {
@@ -253,12 +254,31 @@ static void print_preds(const struct fq_model *m, int n, const int *cls, const d
 	}
 }
 
+static void predict_block(const struct fq_model *m, const float *X, int n, int *cls, double *val,
+			  bool rows)
+{
+	int nf = fq_model_nfeatures(m);
+
+	if (!rows) {
+		fq_model_predict_batch(m, X, n, cls, val);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		if (fq_model_task(m) == FQ_MODEL_CLASSIFICATION)
+			cls[i] = fq_model_predict(m, X + (size_t)i * nf);
+		else
+			val[i] = fq_model_predict_value(m, X + (size_t)i * nf);
+	}
+}
+
 static void predict_usage(FILE *f)
 {
-	fprintf(f, "usage: flowqoe model predict MODEL FEATURES.csv\n"
+	fprintf(f, "usage: flowqoe model predict [--rows] MODEL FEATURES.csv\n"
 		   "  Prints one prediction per CSV row (class name, or the value of a\n"
 		   "  regressor as %%.17g).  The CSV's header names the features; extra\n"
-		   "  columns are ignored; '-' reads standard input.\n");
+		   "  columns are ignored; '-' reads standard input.  --rows predicts\n"
+		   "  one row at a time (the classifier workers' path) instead of in\n"
+		   "  batches; the results are the same.\n");
 }
 
 static int cmd_predict(int argc, char **argv)
@@ -269,10 +289,16 @@ static int cmd_predict(int argc, char **argv)
 	float *X = NULL;
 	int *col = NULL, *cls = NULL, nf, n = 0, r, rc = FQ_EXIT_FAIL;
 	double *val = NULL;
+	bool rows = false;
 
 	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
 		predict_usage(stdout);
 		return FQ_EXIT_OK;
+	}
+	if (argc > 1 && !strcmp(argv[1], "--rows")) {
+		rows = true;
+		argc--;
+		argv++;
 	}
 	if (argc != 3) {
 		predict_usage(stderr);
@@ -305,7 +331,7 @@ static int cmd_predict(int argc, char **argv)
 		if (parse_row(&c, m, col, X + (size_t)n * nf))
 			goto out;
 		if (++n == PRED_BLOCK) {
-			fq_model_predict_batch(m, X, n, cls, val);
+			predict_block(m, X, n, cls, val, rows);
 			print_preds(m, n, cls, val);
 			n = 0;
 		}
@@ -316,7 +342,7 @@ static int cmd_predict(int argc, char **argv)
 		fq_err("%s: read error", argv[2]);
 		goto out;
 	}
-	fq_model_predict_batch(m, X, n, cls, val);
+	predict_block(m, X, n, cls, val, rows);
 	print_preds(m, n, cls, val);
 	rc = fflush(stdout) ? FQ_EXIT_FAIL : FQ_EXIT_OK;
 out:
@@ -938,11 +964,81 @@ out:
 	return rc;
 }
 
+/* ---- bench ------------------------------------------------------------- */
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Times fq_model_predict one row at a time (what a classifier worker
+ * does) and fq_model_predict_batch, in this thread's CPU time: one core,
+ * and not inflated by other processes on a shared machine. */
+static int cmd_bench(int argc, char **argv)
+{
+	struct fq_model *m;
+	struct dataset d;
+	double secs = 1, t0, t, dt;
+	long rows, sink = 0;
+	int *cls = NULL, rc = FQ_EXIT_FAIL;
+
+	if (argc < 3 || argc > 4 || (argc == 4 && (fq_parse_double(argv[3], &secs) || secs <= 0))) {
+		fprintf(stderr, "usage: flowqoe model bench MODEL FEATURES.csv [SECONDS]\n"
+				"  rows/s and ns/row of single-row and batch prediction, one thread\n");
+		return FQ_EXIT_USAGE;
+	}
+	m = load_model(argv[1]);
+	if (!m)
+		return FQ_EXIT_FAIL;
+	if (load_data(argv[2], m, NULL, &d))
+		goto out;
+	cls = calloc(d.n, sizeof(int));
+	if (!cls)
+		goto out;
+	int nf = fq_model_nfeatures(m);
+
+	/* warm caches, then whole passes over the rows until secs passed */
+	for (int i = 0; i < d.n; i++)
+		sink += fq_model_predict(m, d.X + (size_t)i * nf);
+	rows = 0;
+	t0 = now_s();
+	do {
+		for (int i = 0; i < d.n; i++)
+			sink += fq_model_predict(m, d.X + (size_t)i * nf);
+		rows += d.n;
+		t = now_s();
+	} while (t - t0 < secs);
+	dt = t - t0;
+	printf("single_row_ns %.1f\nsingle_row_rows_per_s %.0f\n", dt * 1e9 / rows, rows / dt);
+	rows = 0;
+	t0 = now_s();
+	do {
+		fq_model_predict_batch(m, d.X, d.n, cls, NULL);
+		sink += cls[d.n - 1];
+		rows += d.n;
+		t = now_s();
+	} while (t - t0 < secs);
+	dt = t - t0;
+	printf("batch_ns %.1f\nbatch_rows_per_s %.0f\n", dt * 1e9 / rows, rows / dt);
+	printf("rows %d trees %d checksum %ld\n", d.n, fq_model_ntrees(m), sink);
+	rc = FQ_EXIT_OK;
+out:
+	free(cls);
+	free(d.X);
+	free(d.label);
+	fq_model_free(m);
+	return rc;
+}
+
 static void model_usage(FILE *f)
 {
 	fprintf(f, "usage: flowqoe model {predict|explain} ...\n"
 		   "  predict MODEL FEATURES.csv   one prediction per CSV row\n"
 		   "  explain MODEL [--data CSV]   rules; surrogate tree of a forest\n"
+		   "  bench MODEL CSV [SECONDS]    single-row and batch speed, one thread\n"
 		   "  Model files: models/FORMAT.md; models/from_sklearn.py converts\n"
 		   "  scikit-learn trees and forests.\n");
 }
@@ -961,6 +1057,8 @@ int do_model(int argc, char **argv)
 		return cmd_predict(argc - 1, argv + 1);
 	if (strlen(argv[1]) && !strncmp("explain", argv[1], strlen(argv[1])))
 		return cmd_explain(argc - 1, argv + 1);
+	if (!strcmp("bench", argv[1]))
+		return cmd_bench(argc - 1, argv + 1);
 	fq_err("unknown model command '%s'", argv[1]);
 	model_usage(stderr);
 	return FQ_EXIT_USAGE;

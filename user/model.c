@@ -42,6 +42,29 @@ struct fq_model {
 	size_t nnodes;
 	double *vals;
 	size_t nvals;
+	/* the layout predict walks, built from nodes after validation */
+	struct fnode *fn;
+	uint32_t *fcls;     /* per fnode: argmax of a leaf's values (single tree) */
+};
+
+/* Prediction layout: per tree, nodes renumbered breadth first so that a
+ * node's children are adjacent (right = left + 1) and the next node is
+ * left + !(x <= thr): no branch to mispredict per level.  A leaf points to
+ * itself (feature 0, threshold +inf, NaN goes left), so a step from a leaf
+ * stays put whatever the row holds, NaN included, and "the step did not
+ * move" is the test for "at a leaf": children always come after their
+ * parent, so a split never steps to itself.  16 bytes, four to a line.
+ *
+ * thr is the largest float <= scikit-learn's double threshold: for every
+ * float x, (double)x <= threshold exactly when x <= thr (x is itself a
+ * float <= threshold, hence <= the largest one), and NaN compares false
+ * both ways.  A float compare saves a conversion on every step. */
+struct fnode {
+	float thr;
+	uint16_t feat; /* FQ_MODEL_MAX_FEATURES fits */
+	uint16_t miss; /* missing_go_to_left */
+	uint32_t left; /* absolute index of the left child; leaf: itself */
+	uint32_t val;  /* leaf: offset of its values in vals */
 };
 
 /* ---- parsing ------------------------------------------------------------ */
@@ -369,6 +392,62 @@ static bool read_tree(struct parser *ps, struct fq_model *m, int t, size_t *ncap
 	return true;
 }
 
+/* The largest float <= d (d is not NaN): see struct fnode. */
+static float float_floor(double d)
+{
+	float f = (float)d;
+
+	return (double)f > d ? nextafterf(f, -INFINITY) : f;
+}
+
+/* Builds the prediction layout (struct fnode) from the validated trees:
+ * read_tree guaranteed that every node but the root has exactly one
+ * parent before it, so the breadth-first queue below visits each node of
+ * a tree once and its n - 1 child links fill slots 1 .. n - 1. */
+static int compile(struct fq_model *m)
+{
+	uint32_t *old = malloc(m->nnodes * sizeof(*old));
+	int t;
+
+	m->fn = malloc(m->nnodes * sizeof(*m->fn));
+	m->fcls = malloc(m->nnodes * sizeof(*m->fcls));
+	if (!old || !m->fn || !m->fcls) {
+		/* fn and fcls go with the model in fq_model_free */
+		free(old);
+		return -1;
+	}
+	for (t = 0; t < m->ntrees; t++) {
+		uint32_t b = m->roots[t], n = m->tree_len[t], k, next = 1;
+
+		old[b] = b; /* old[new] = old absolute index; the root stays first */
+		for (k = 0; k < n; k++) {
+			const struct node *o = &m->nodes[old[b + k]];
+			struct fnode *f = &m->fn[b + k];
+
+			if (o->feat < 0) {
+				f->thr = INFINITY;
+				f->feat = 0;
+				f->miss = 1;
+				f->left = b + k;
+				f->val = o->left;
+				m->fcls[b + k] = o->right;
+				continue;
+			}
+			f->thr = float_floor(o->thr);
+			f->feat = o->feat;
+			f->miss = o->miss_left;
+			f->left = b + next;
+			f->val = 0;
+			m->fcls[b + k] = 0;
+			old[b + next] = o->left;
+			old[b + next + 1] = o->right;
+			next += 2;
+		}
+	}
+	free(old);
+	return 0;
+}
+
 struct fq_model *fq_model_parse(const char *buf, size_t len, char *err, size_t errlen)
 {
 	struct parser ps = { .err = err, .errlen = errlen };
@@ -412,8 +491,13 @@ struct fq_model *fq_model_parse(const char *buf, size_t len, char *err, size_t e
 		     ps.ntok > 1 ? ps.tok[1] : "");
 		goto fail;
 	}
-	if (!expect(&ps, "estimator", 1) || !(m->estimator = strdup(ps.tok[1])))
+	if (!expect(&ps, "estimator", 1))
 		goto fail;
+	m->estimator = strdup(ps.tok[1]);
+	if (!m->estimator) {
+		perr(&ps, "out of memory");
+		goto fail;
+	}
 	if (!expect(&ps, "task", 1))
 		goto fail;
 	if (!strcmp(ps.tok[1], "classification")) {
@@ -476,6 +560,10 @@ struct fq_model *fq_model_parse(const char *buf, size_t len, char *err, size_t e
 		goto fail;
 	if (next_line(&ps) || ps.failed) {
 		perr(&ps, "data after 'end'");
+		goto fail;
+	}
+	if (compile(m)) {
+		perr(&ps, "out of memory");
 		goto fail;
 	}
 	free(seen);
@@ -556,6 +644,8 @@ void fq_model_free(struct fq_model *m)
 	free(m->tree_len);
 	free(m->nodes);
 	free(m->vals);
+	free(m->fn);
+	free(m->fcls);
 	free(m);
 }
 
@@ -621,19 +711,124 @@ void fq_model_tree_node(const struct fq_model *m, int tree, int node, struct fq_
 
 /* ---- prediction --------------------------------------------------------- */
 
-/* scikit-learn's _apply_dense: NaN follows missing_go_to_left, otherwise
- * the float32 feature widened to double is compared with <=. */
-static inline const struct node *leaf_of(const struct fq_model *m, uint32_t root, const float *x)
+/* One step of scikit-learn's _apply_dense: NaN follows missing_go_to_left,
+ * otherwise the float32 feature is compared with <= (see struct fnode).
+ * Rows without NaN take step_fast: for them the NaN test is dead weight
+ * on a path that is only a few instructions long. */
+static inline uint32_t step(const struct fnode *fn, uint32_t c, const float *x)
 {
-	const struct node *nodes = m->nodes, *nd = &nodes[root];
+	const struct fnode *n = &fn[c];
+	float v = x[n->feat];
+	uint32_t left = (v <= n->thr) | ((v != v) & n->miss);
 
-	while (nd->feat >= 0) {
-		float v = x[nd->feat];
-		bool left = isnan(v) ? nd->miss_left : (double)v <= nd->thr;
+	return n->left + (left ^ 1);
+}
 
-		nd = &nodes[left ? nd->left : nd->right];
+static inline uint32_t step_fast(const struct fnode *fn, uint32_t c, const float *x)
+{
+	const struct fnode *n = &fn[c];
+
+	return n->left + !(x[n->feat] <= n->thr);
+}
+
+static inline bool has_nan(const float *x, int n)
+{
+	bool nan = false;
+
+	for (int i = 0; i < n; i++)
+		nan |= x[i] != x[i];
+	return nan;
+}
+
+/* One walk to a leaf.  The loop's exit is its only branch, mispredicted
+ * once; bounding it by the tree's depth instead would step in place at the
+ * leaf for as long as the deepest path is longer than this one. */
+static inline uint32_t walk1(const struct fnode *fn, uint32_t c, const float *x, bool nan)
+{
+	uint32_t p;
+
+	do {
+		p = c;
+		c = nan ? step(fn, p, x) : step_fast(fn, p, x);
+	} while (c != p);
+	return c;
+}
+
+/* Eight walks advance in lock step, each lane in its own registers: one
+ * walk is a chain of dependent loads (node, then feature, then the next
+ * node), and independent chains overlap in the core.  No branch in a
+ * chunk of 4 steps depends on the data, so none is mispredicted; a lane at
+ * its leaf steps in place.  After each chunk, lanes at a leaf take their
+ * next job, so on unbalanced (fully grown) trees a lane waits at most 3
+ * steps for the others, never for the deepest path of the group. */
+#define LANES 8
+#define L8(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+
+/* 4 steps of every lane; returns the mask of lanes at a leaf. */
+static inline unsigned walk4(const struct fnode *fn, uint32_t *cur, const float *const *xp)
+{
+#define DECL(j) uint32_t c##j = cur[j]; const float *x##j = xp[j];
+#define STEP(j) c##j = step_fast(fn, c##j, x##j);
+#define LAST(j) { uint32_t n = step_fast(fn, c##j, x##j); at |= (unsigned)(n == c##j) << j; c##j = n; }
+#define BACK(j) cur[j] = c##j;
+	unsigned at = 0;
+
+	L8(DECL)
+	L8(STEP)
+	L8(STEP)
+	L8(STEP)
+	L8(LAST)
+	L8(BACK)
+	return at;
+#undef DECL
+#undef STEP
+#undef LAST
+#undef BACK
+}
+
+/* Leaves of n jobs, rows without NaN: job i walks from roots[i * rstep]
+ * (rstep 0: one tree for all jobs) over row r = idx ? idx[i] : i at
+ * x + r * xstride (xstride 0: one row for all) and leaves its leaf in
+ * leaf[r]. */
+static void walk_jobs(const struct fnode *fn, const uint32_t *roots, size_t rstep,
+		      const float *x, size_t xstride, const uint32_t *idx, uint32_t n,
+		      uint32_t *leaf)
+{
+	uint32_t cur[LANES], row[LANES], next = 0, r;
+	const float *xp[LANES];
+	unsigned at, idle = 0;
+	int j;
+
+	if (n < LANES) {
+		for (uint32_t i = 0; i < n; i++) {
+			r = idx ? idx[i] : i;
+			leaf[r] = walk1(fn, roots[i * rstep], x + r * xstride, false);
+		}
+		return;
 	}
-	return nd;
+	for (j = 0; j < LANES; j++, next++) {
+		row[j] = r = idx ? idx[next] : next;
+		cur[j] = roots[next * rstep];
+		xp[j] = x + r * xstride;
+	}
+	while (idle != (1u << LANES) - 1) {
+		at = walk4(fn, cur, xp) & ~idle;
+		while (at) {
+			j = __builtin_ctz(at);
+			at &= at - 1;
+			leaf[row[j]] = cur[j];
+			if (next == n) {
+				/* no job left: the lane steps in place at
+				 * its leaf until the others are done */
+				idle |= 1u << j;
+				continue;
+			}
+			row[j] = r = idx ? idx[next] : next;
+			cur[j] = roots[next * rstep];
+			xp[j] = x + r * xstride;
+			next++;
+		}
+	}
 }
 
 /* numpy argmax: the first maximum */
@@ -647,22 +842,38 @@ static inline int argmax(const double *v, int n)
 	return best;
 }
 
+/* Trees per chunk in single-row mode: their leaves are found in any
+ * order, then summed in tree order (same rounding as scikit-learn). */
+#define TCHUNK 128
+
 void fq_model_predict_scores(const struct fq_model *m, const float *x, double *out)
 {
-	int k, t;
+	uint32_t leaf[TCHUNK];
+	int k, t, no = m->nout;
 
-	for (k = 0; k < m->nout; k++)
+	for (k = 0; k < no; k++)
 		out[k] = 0;
-	for (t = 0; t < m->ntrees; t++) {
-		const double *v = &m->vals[leaf_of(m, m->roots[t], x)->left];
+	bool nan = has_nan(x, m->nfeat);
 
-		for (k = 0; k < m->nout; k++)
-			out[k] += v[k];
+	for (t = 0; t < m->ntrees; t += TCHUNK) {
+		uint32_t nt = m->ntrees - t < TCHUNK ? m->ntrees - t : TCHUNK;
+
+		if (nan)
+			for (uint32_t i = 0; i < nt; i++)
+				leaf[i] = walk1(m->fn, m->roots[t + i], x, true);
+		else
+			walk_jobs(m->fn, m->roots + t, 1, x, 0, NULL, nt, leaf);
+		for (uint32_t i = 0; i < nt; i++) {
+			const double *v = &m->vals[m->fn[leaf[i]].val];
+
+			for (k = 0; k < no; k++)
+				out[k] += v[k];
+		}
 	}
 	/* forests divide by the tree count before argmax, as predict_proba
 	 * does: the division may round two different sums to one value */
 	if (m->mean)
-		for (k = 0; k < m->nout; k++)
+		for (k = 0; k < no; k++)
 			out[k] /= m->ntrees;
 }
 
@@ -673,7 +884,7 @@ int fq_model_predict(const struct fq_model *m, const float *x)
 	if (m->task != FQ_MODEL_CLASSIFICATION)
 		return -1;
 	if (!m->mean)
-		return leaf_of(m, m->roots[0], x)->right;
+		return m->fcls[walk1(m->fn, m->roots[0], x, has_nan(x, m->nfeat))];
 	fq_model_predict_scores(m, x, acc);
 	return argmax(acc, m->ncls);
 }
@@ -693,55 +904,124 @@ double fq_model_predict_value(const struct fq_model *m, const float *x)
 	return v;
 }
 
-/* Rows per block in batch mode: the accumulators (BLOCK * nclasses
- * doubles) stay in L1 while one tree at a time is walked for every row of
- * the block, so a forest much larger than the cache is read once per
- * block instead of once per row. */
-#define BLOCK 64
+/* Rows per block in batch mode: one tree at a time is walked for every
+ * row of the block, so each tree is brought into the cache once per block
+ * instead of once per row.  A tree that fits in L1 costs little to bring
+ * back: small blocks keep the block's rows and sums (BLOCK * nout doubles)
+ * in L1 too.  A bigger tree (fully grown forests: 50-100 KiB a tree, MBs
+ * in all) comes from L3 or memory on every block, and only many rows per
+ * block amortise that: measured on bench/model.sh, 100 fully grown trees
+ * ran 5x faster with 16384 rows per block than with 256. */
+#define BLOCK_SMALL 256
+#define BLOCK_BIG 16384
+#define BIG_TREE (32 << 10)
+#define SCRATCH_MAX (8 << 20)
+
+static size_t block_rows(const struct fq_model *m)
+{
+	size_t per_row = (m->mean ? m->nout * sizeof(double) : 0) + 3 * sizeof(uint32_t);
+	size_t rows = BLOCK_SMALL;
+
+	if (m->nnodes * sizeof(struct fnode) / m->ntrees > BIG_TREE)
+		rows = BLOCK_BIG;
+	while (rows > BLOCK_SMALL && rows * per_row > SCRATCH_MAX)
+		rows /= 2;
+	return rows;
+}
+
+static void put(const struct fq_model *m, size_t i, const double *a, int *cls, double *val)
+{
+	if (m->task == FQ_MODEL_CLASSIFICATION) {
+		int c = argmax(a, m->nout);
+
+		if (cls)
+			cls[i] = c;
+		if (val)
+			val[i] = c;
+	} else {
+		if (val)
+			val[i] = a[0];
+		if (cls)
+			cls[i] = -1;
+	}
+}
+
+/* Leaves of one tree for the nb rows of a block: rows without NaN
+ * (clean, or all of them when clean is NULL) in lanes, the others one by
+ * one on the exact NaN path. */
+static void block_leaves(const struct fq_model *m, uint32_t root, const float *X, uint32_t nb,
+			 const uint32_t *clean, uint32_t nclean, const uint32_t *dirty,
+			 uint32_t ndirty, uint32_t *leaf)
+{
+	walk_jobs(m->fn, &root, 0, X, m->nfeat, clean, clean ? nclean : nb, leaf);
+	for (uint32_t i = 0; i < ndirty; i++)
+		leaf[dirty[i]] = walk1(m->fn, root, X + (size_t)dirty[i] * m->nfeat, true);
+}
 
 void fq_model_predict_batch(const struct fq_model *m, const float *X, size_t n, int *cls,
 			    double *val)
 {
-	double acc[BLOCK * 8];
-	size_t i, b, nb;
+	double *acc, one[FQ_MODEL_MAX_CLASSES];
+	uint32_t *leaf, *clean, *dirty, nclean, ndirty;
+	size_t i, b, nb, rows = block_rows(m), nacc;
 	int t, k, no = m->nout;
+	void *scratch;
 
-	if (!m->mean || no > 8) {
+	if (n < rows)
+		rows = n;
+	nacc = m->mean ? rows * no : 0; /* a single tree sums nothing */
+	scratch = malloc(nacc * sizeof(*acc) + 3 * rows * sizeof(*leaf) + 1);
+	if (!scratch) {
+		/* no memory for the block: row by row needs none */
 		for (i = 0; i < n; i++) {
-			const float *x = X + i * m->nfeat;
-
-			if (m->task == FQ_MODEL_CLASSIFICATION) {
-				int c = fq_model_predict(m, x);
-
-				if (cls)
-					cls[i] = c;
-				if (val)
-					val[i] = c;
-			} else {
-				double v = fq_model_predict_value(m, x);
-
-				if (val)
-					val[i] = v;
-				if (cls)
-					cls[i] = -1;
-			}
+			fq_model_predict_scores(m, X + i * m->nfeat, one);
+			put(m, i, one, cls, val);
 		}
 		return;
 	}
-	for (b = 0; b < n; b += BLOCK) {
-		nb = n - b < BLOCK ? n - b : BLOCK;
-		memset(acc, 0, sizeof(acc));
-		/* per row the sum still runs over trees in order: same
-		 * rounding as row by row */
-		for (t = 0; t < m->ntrees; t++) {
-			uint32_t root = m->roots[t];
+	acc = scratch;
+	leaf = (uint32_t *)(acc + nacc);
+	clean = leaf + rows;
+	dirty = clean + rows;
+	for (b = 0; b < n; b += nb) {
+		const float *Xb = X + b * m->nfeat;
 
+		nb = n - b < rows ? n - b : rows;
+		nclean = ndirty = 0;
+		for (i = 0; i < nb; i++) {
+			if (has_nan(Xb + i * m->nfeat, m->nfeat))
+				dirty[ndirty++] = i;
+			else
+				clean[nclean++] = i;
+		}
+		if (!m->mean) {
+			/* single tree: tree_.value as stored, no sum */
+			block_leaves(m, m->roots[0], Xb, nb, ndirty ? clean : NULL, nclean, dirty,
+				     ndirty, leaf);
 			for (i = 0; i < nb; i++) {
-				const struct node *lf = leaf_of(m, root, X + (b + i) * m->nfeat);
-				const double *v = &m->vals[lf->left];
+				if (m->task == FQ_MODEL_CLASSIFICATION) {
+					if (cls)
+						cls[b + i] = m->fcls[leaf[i]];
+					if (val)
+						val[b + i] = m->fcls[leaf[i]];
+				} else {
+					put(m, b + i, &m->vals[m->fn[leaf[i]].val], cls, val);
+				}
+			}
+			continue;
+		}
+		memset(acc, 0, nb * no * sizeof(*acc));
+		for (t = 0; t < m->ntrees; t++) {
+			block_leaves(m, m->roots[t], Xb, nb, ndirty ? clean : NULL, nclean, dirty,
+				     ndirty, leaf);
+			/* per row the sum still runs over trees in order: same
+			 * rounding as row by row */
+			for (i = 0; i < nb; i++) {
+				const double *v = &m->vals[m->fn[leaf[i]].val];
+				double *a = &acc[i * no];
 
 				for (k = 0; k < no; k++)
-					acc[i * no + k] += v[k];
+					a[k] += v[k];
 			}
 		}
 		for (i = 0; i < nb; i++) {
@@ -749,19 +1029,8 @@ void fq_model_predict_batch(const struct fq_model *m, const float *X, size_t n, 
 
 			for (k = 0; k < no; k++)
 				a[k] /= m->ntrees;
-			if (m->task == FQ_MODEL_CLASSIFICATION) {
-				int c = argmax(a, no);
-
-				if (cls)
-					cls[b + i] = c;
-				if (val)
-					val[b + i] = c;
-			} else {
-				if (val)
-					val[b + i] = a[0];
-				if (cls)
-					cls[b + i] = -1;
-			}
+			put(m, b + i, a, cls, val);
 		}
 	}
+	free(scratch);
 }

@@ -2,11 +2,17 @@
 /*
  * Model loader and predictor (user/model.c): hand-written models with
  * known predictions (threshold equality in float32, NaN routing, forest
- * averaging and first-maximum ties), batch = row by row, and the loader's
- * refusals: every malformed, truncated or inconsistent file written here
- * must fail with the expected reason, never crash.
+ * averaging and first-maximum ties), batch = row by row, the compiled
+ * prediction layout against a plain walk of the trees as loaded (random
+ * shapes, thresholds and rows at float edges, NaN), the loader's refusals
+ * (every malformed, truncated or inconsistent file written here must fail
+ * with the expected reason, never crash), and every allocation failure
+ * during a load: refused as out of memory, nothing leaked.
  */
+#include <float.h>
+#include <limits.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -361,6 +367,353 @@ static void test_mutations(void)
 	free(base);
 }
 
+/* ---- the compiled layout against the trees as loaded -------------------- */
+
+/* scikit-learn's walk, written out plainly over fq_model_tree_node (the
+ * nodes as the file gave them, not the prediction layout): the oracle. */
+static void ref_scores(const struct fq_model *m, const float *x, bool mean, double *out)
+{
+	int nt = fq_model_ntrees(m), no = fq_model_nclasses(m) ? fq_model_nclasses(m) : 1;
+	struct fq_model_node nd;
+
+	for (int k = 0; k < no; k++)
+		out[k] = 0;
+	for (int t = 0; t < nt; t++) {
+		int n = 0;
+
+		for (;;) {
+			fq_model_tree_node(m, t, n, &nd);
+			if (nd.feature < 0)
+				break;
+			float v = x[nd.feature];
+			bool left = isnan(v) ? nd.missing_left : (double)v <= nd.threshold;
+
+			n = left ? nd.left : nd.right;
+		}
+		for (int k = 0; k < no; k++)
+			out[k] += nd.value[k];
+	}
+	if (mean)
+		for (int k = 0; k < no; k++)
+			out[k] /= nt;
+}
+
+static int ref_argmax(const double *v, int n)
+{
+	int b = 0;
+
+	for (int k = 1; k < n; k++)
+		if (v[k] > v[b])
+			b = k;
+	return b;
+}
+
+struct gnode {
+	int feat, l, r, miss;
+	double thr;
+};
+
+/* Thresholds where float rounding matters: not floats (0.1), beyond the
+ * float range, below its smallest subnormal, infinite. */
+static double gen_thr(void)
+{
+	static const double odd[] = { 0.1, -0.1, 1e39, -1e39, 1e-46, -1e-46, 0.0,
+				      3.4028235677973366e38, -3.4028235677973366e38,
+				      INFINITY, -INFINITY, 2.5000000000000004 };
+
+	if (xr() % 4 == 0)
+		return odd[xr() % (sizeof(odd) / sizeof(odd[0]))];
+	return (double)(int)(xr() % 64) / 8 - 4;
+}
+
+/* Values on those thresholds and next to them, float extremes, NaN. */
+static float gen_x(bool nan)
+{
+	static const float odd[] = { 0.1f, -0.1f, 0.0f, -0.0f, FLT_MAX, -FLT_MAX, INFINITY,
+				     -INFINITY, 1e-45f, -1e-45f, FLT_MIN, 2.5f, 1e30f, -1e30f };
+	float v;
+
+	if (nan && xr() % 6 == 0)
+		return NAN;
+	if (xr() % 3 == 0) {
+		v = odd[xr() % (sizeof(odd) / sizeof(odd[0]))];
+		switch (xr() % 3) {
+		case 0: return nextafterf(v, INFINITY);
+		case 1: return nextafterf(v, -INFINITY);
+		default: return v;
+		}
+	}
+	return (float)(int)(xr() % 72) / 8 - 4.5f;
+}
+
+/* A random tree in preorder, children in either order (so the loaded
+ * order is not the layout's breadth-first order); chain: every split has
+ * one leaf child, for paths far longer than the average. */
+static int gen_tree(struct gnode *g, int *cnt, int cap, int depth, int maxd, bool chain, int nf)
+{
+	int i = (*cnt)++;
+	bool split = depth < maxd && *cnt + 2 <= cap && (chain || depth < 2 || xr() % 5);
+
+	g[i].feat = -1;
+	if (!split)
+		return i;
+	g[i].feat = xr() % nf;
+	g[i].thr = gen_thr();
+	g[i].miss = xr() & 1;
+	/* the first subtree leaves a slot for its sibling */
+	int d1 = chain && xr() & 1 ? depth + 1 : maxd;
+
+	if (xr() & 1) {
+		g[i].l = gen_tree(g, cnt, cap - 1, depth + 1, d1, chain, nf);
+		g[i].r = gen_tree(g, cnt, cap, depth + 1, maxd, chain, nf);
+	} else {
+		g[i].r = gen_tree(g, cnt, cap - 1, depth + 1, d1, chain, nf);
+		g[i].l = gen_tree(g, cnt, cap, depth + 1, maxd, chain, nf);
+	}
+	return i;
+}
+
+static char *gen_model(bool classify, bool mean, int ntrees, int nf, int ncls, int cap, size_t *len)
+{
+	struct gnode *g = malloc(cap * sizeof(*g));
+	char *buf = NULL;
+	FILE *f = open_memstream(&buf, len);
+
+	fprintf(f, "flowqoe-model 1\nestimator X\ntask %s\ncombine %s\nfeatures %d positional\n",
+		classify ? "classification" : "regression", mean ? "mean" : "single", nf);
+	for (int i = 0; i < nf; i++)
+		fprintf(f, "f x%d\n", i);
+	if (classify) {
+		fprintf(f, "classes %d\n", ncls);
+		for (int k = 0; k < ncls; k++)
+			fprintf(f, "c k%d\n", k);
+	}
+	fprintf(f, "trees %d\n", ntrees);
+	for (int t = 0; t < ntrees; t++) {
+		int cnt = 0, no = classify ? ncls : 1;
+
+		gen_tree(g, &cnt, cap, 0, xr() % 8 == 0 ? 0 : 3 + xr() % 40, xr() % 3 == 0, nf);
+		fprintf(f, "tree %d\n", cnt);
+		for (int i = 0; i < cnt; i++) {
+			if (g[i].feat >= 0) {
+				fprintf(f, "s %d %d %d %a %d\n", g[i].l, g[i].r, g[i].feat, g[i].thr,
+					g[i].miss);
+				continue;
+			}
+			fputc('l', f);
+			for (int k = 0; k < no; k++)
+				fprintf(f, " %a", classify ? (double)(xr() % 5) / 4
+							   : (double)((int)(xr() % 2001) - 1000) / 7);
+			fputc('\n', f);
+		}
+	}
+	fprintf(f, "end\n");
+	fclose(f);
+	free(g);
+	return buf;
+}
+
+static void test_layout(void)
+{
+	static const struct {
+		const char *name;
+		bool classify, mean;
+		int ntrees, cap, rows;
+	} cases[] = {
+		{ "tree", true, false, 1, 3000, 3001 },
+		{ "tree_regression", false, false, 1, 3000, 3001 },
+		{ "forest_9", true, true, 9, 400, 3001 },
+		/* more trees than one chunk of the single-row path */
+		{ "forest_150", true, true, 150, 300, 1003 },
+		{ "forest_regression", false, true, 13, 400, 2001 },
+		/* trees big enough for the big-block batch path */
+		{ "forest_big_trees", true, true, 3, 6000, 20011 },
+	};
+	const int nf = 5, ncls = 3;
+
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		char name[96], err[256];
+		size_t len, n = cases[c].rows;
+		char *txt = gen_model(cases[c].classify, cases[c].mean, cases[c].ntrees, nf, ncls,
+				      cases[c].cap, &len);
+		struct fq_model *m = fq_model_parse(txt, len, err, sizeof(err));
+		float *X = malloc(n * nf * sizeof(float));
+		int *cls = malloc(n * sizeof(int));
+		double *val = malloc(n * sizeof(double)), want[ncls], got[ncls];
+		long d_one = 0, d_val = 0, d_sc = 0, d_bat = 0, nanrows = 0;
+
+		snprintf(name, sizeof(name), "model_layout_equals_plain_walk_%s", cases[c].name);
+		if (!TL_CHECK(name, m, "generated model refused: %s", err))
+			goto next;
+		/* a third of the rows without NaN (the fast path), the rest
+		 * with some; batch blocks mix both */
+		for (size_t i = 0; i < n; i++) {
+			bool nan = xr() % 3 != 0, any = false;
+
+			for (int j = 0; j < nf; j++) {
+				X[i * nf + j] = gen_x(nan);
+				any |= isnan(X[i * nf + j]);
+			}
+			nanrows += any;
+		}
+		fq_model_predict_batch(m, X, n, cls, val);
+		for (size_t i = 0; i < n; i++) {
+			const float *x = X + i * nf;
+			int no = cases[c].classify ? ncls : 1;
+
+			ref_scores(m, x, cases[c].mean, want);
+			fq_model_predict_scores(m, x, got);
+			d_sc += memcmp(want, got, no * sizeof(double)) != 0;
+			if (cases[c].classify) {
+				int w = ref_argmax(want, ncls);
+
+				d_one += fq_model_predict(m, x) != w;
+				d_val += fq_model_predict_value(m, x) != w;
+				d_bat += cls[i] != w || val[i] != w;
+			} else {
+				/* bit for bit: memcmp, not == */
+				double v = fq_model_predict_value(m, x);
+
+				d_one += fq_model_predict(m, x) != -1;
+				d_val += memcmp(&v, &want[0], sizeof(v)) != 0;
+				d_bat += memcmp(&val[i], &want[0], sizeof(v)) != 0 || cls[i] != -1;
+			}
+		}
+		if (TL_CHECK(name, d_one + d_val + d_sc + d_bat == 0,
+			     "%zu rows (%ld with NaN): differences predict %ld, value %ld, scores %ld, batch %ld",
+			     n, nanrows, d_one, d_val, d_sc, d_bat) &&
+		    TL_CHECK(name, nanrows > 0 && nanrows < (long)n, "test bug: %ld NaN rows", nanrows))
+			TL_OK(name);
+next:
+		fq_model_free(m);
+		free(txt);
+		free(X);
+		free(cls);
+		free(val);
+	}
+}
+
+/* ---- allocation failures ------------------------------------------------ */
+
+/* glibc lets a program replace malloc (its manual, "Replacing malloc"):
+ * these forward to glibc's allocator, count live blocks, and fail the
+ * fail_at-th allocation from the moment fail_at is set.  Under ASan the
+ * sanitizer owns malloc: the test is skipped there. */
+#if defined(__SANITIZE_ADDRESS__)
+#define NO_MALLOC_HOOK 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer)
+#define NO_MALLOC_HOOK 1
+#endif
+#endif
+
+#ifndef NO_MALLOC_HOOK
+extern void *__libc_malloc(size_t n);
+extern void *__libc_calloc(size_t n, size_t s);
+extern void *__libc_realloc(void *p, size_t n);
+extern void __libc_free(void *p);
+
+static long hook_live, hook_count, hook_fail_at = -1;
+
+static bool hook_fails(void)
+{
+	return hook_fail_at >= 0 && hook_count++ == hook_fail_at;
+}
+
+void *malloc(size_t n)
+{
+	void *p = hook_fails() ? NULL : __libc_malloc(n);
+
+	hook_live += p != NULL;
+	return p;
+}
+
+void *calloc(size_t n, size_t s)
+{
+	void *p = hook_fails() ? NULL : __libc_calloc(n, s);
+
+	hook_live += p != NULL;
+	return p;
+}
+
+void *realloc(void *old, size_t n)
+{
+	void *p;
+
+	if (old && !n) {
+		__libc_free(old);
+		hook_live--;
+		return NULL;
+	}
+	p = hook_fails() ? NULL : __libc_realloc(old, n);
+	hook_live += !old && p;
+	return p;
+}
+
+void free(void *p)
+{
+	hook_live -= p != NULL;
+	__libc_free(p);
+}
+
+/* Every allocation of a load fails in turn: each time the load is refused
+ * as out of memory and what it had allocated is freed (live block count
+ * back where it was); then with no failure it loads. */
+static void test_oom(void)
+{
+	const char *name = "model_oom_refused_nothing_leaked";
+	size_t len;
+	char *txt = gen_model(true, true, 4, 3, 3, 50, &len), err[256];
+	long k, bad = 0, leaked = 0, live0, first_bad = -1;
+	struct fq_model *m;
+
+	/* valgrind puts its own malloc in place of any: then nothing is
+	 * counted here, and valgrind itself checks for leaks */
+	hook_count = 0;
+	hook_fail_at = LONG_MAX;
+	fq_model_free(fq_model_parse(txt, len, err, sizeof(err)));
+	hook_fail_at = -1;
+	if (!hook_count) {
+		TL_SKIP(name, "malloc is not ours (valgrind?)");
+		free(txt);
+		return;
+	}
+	for (k = 0;; k++) {
+		live0 = hook_live;
+		hook_count = 0;
+		hook_fail_at = k;
+		m = fq_model_parse(txt, len, err, sizeof(err));
+		hook_fail_at = -1;
+		if (hook_count <= k) {
+			/* the load made fewer than k + 1 allocations: done */
+			fq_model_free(m);
+			break;
+		}
+		if (m || !strstr(err, "out of memory")) {
+			bad++;
+			if (first_bad < 0)
+				first_bad = k;
+		}
+		fq_model_free(m);
+		leaked += hook_live != live0;
+	}
+	m = fq_model_parse(txt, len, err, sizeof(err));
+	if (TL_CHECK(name, k > 10 && m, "%ld allocations; load without failures: %s", k,
+		     m ? "ok" : err) &&
+	    TL_CHECK(name, !bad && !leaked,
+		     "of %ld failed allocations, %ld not refused as out of memory (first: #%ld, "
+		     "err '%s'), %ld leaked", k, bad, first_bad, err, leaked))
+		TL_OK(name);
+	fq_model_free(m);
+	free(txt);
+}
+#else
+static void test_oom(void)
+{
+	TL_SKIP("model_oom_refused_nothing_leaked", "sanitizer build owns malloc");
+}
+#endif
+
 int main(void)
 {
 	char dir[] = "/tmp/fq-test-model.XXXXXX";
@@ -371,6 +724,8 @@ int main(void)
 	}
 	test_predict();
 	test_batch();
+	test_layout();
+	test_oom();
 	test_refusals(dir);
 	test_mutations();
 	char cmd[600];
