@@ -995,6 +995,10 @@ static int cmd_bench(int argc, char **argv)
 		return FQ_EXIT_FAIL;
 	if (load_data(argv[2], m, NULL, &d))
 		goto out;
+	if (d.n <= 0) {
+		fq_err("%s: no rows to predict", argv[2]);
+		goto out;
+	}
 	cls = calloc(d.n, sizeof(int));
 	if (!cls)
 		goto out;
@@ -1036,7 +1040,7 @@ out:
 static void model_usage(FILE *f)
 {
 	fprintf(f, "usage: flowqoe model {predict|explain} ...\n"
-		   "  predict MODEL FEATURES.csv   one prediction per CSV row\n"
+		   "  predict [--rows] MODEL CSV   one prediction per CSV row\n"
 		   "  explain MODEL [--data CSV]   rules; surrogate tree of a forest\n"
 		   "  bench MODEL CSV [SECONDS]    single-row and batch speed, one thread\n"
 		   "  Model files: models/FORMAT.md; models/from_sklearn.py converts\n"

@@ -884,7 +884,9 @@ int fq_model_predict(const struct fq_model *m, const float *x)
 	if (m->task != FQ_MODEL_CLASSIFICATION)
 		return -1;
 	if (!m->mean)
-		return m->fcls[walk1(m->fn, m->roots[0], x, has_nan(x, m->nfeat))];
+		/* one walk: testing its few features for NaN costs less than
+		 * scanning the row */
+		return m->fcls[walk1(m->fn, m->roots[0], x, true)];
 	fq_model_predict_scores(m, x, acc);
 	return argmax(acc, m->ncls);
 }
