@@ -1039,7 +1039,7 @@ out:
 
 static void model_usage(FILE *f)
 {
-	fprintf(f, "usage: flowqoe model {predict|explain} ...\n"
+	fprintf(f, "usage: flowqoe model {predict|explain|bench} ...\n"
 		   "  predict [--rows] MODEL CSV   one prediction per CSV row\n"
 		   "  explain MODEL [--data CSV]   rules; surrogate tree of a forest\n"
 		   "  bench MODEL CSV [SECONDS]    single-row and batch speed, one thread\n"
