@@ -43,7 +43,7 @@ run() {
 	# linkwatch delay (up to 1 s), 10 ms apart (see lib.sh); let them pass
 	# before the capture starts: the totals must see only our traffic
 	[ "$mode" != tc ] && sleep 1.2
-	want=$mode; [ "$mode" = auto ] && want=skb # veth: native XDP would cost GSO
+	want=$mode; [ "$mode" = auto ] && want=tc # veth: XDP would cost GSO or a copy per packet
 	check "attach/$n/mode" "state file says mode $(grep ^mode= /run/flowqoe/$IF_A.state)" -- \
 		grep -qx "mode=$want" "/run/flowqoe/$IF_A.state"
 	case $want in
