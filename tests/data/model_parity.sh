@@ -3,7 +3,8 @@
 # The C tree engine equals scikit-learn's predict(): for every model type
 # (decision tree, random forest, extra trees; classifier and regressor),
 # >= 10,000 rows including rows on, just above and just below every
-# threshold, float32 extremes and out-of-range values: 0 differences.
+# threshold, float32 extremes and out-of-range values, and again with NaN
+# in 15% of the cells: 0 differences, in batch and row by row (--rows).
 # Generated data always (needs the venv: made here if missing); with
 # $FQ_DATA/netml/demo.csv also models trained on real CICFlowMeter rows,
 # predicted on that CSV as it is.  Then `model explain`: the surrogate's
