@@ -22,7 +22,7 @@
 #   tracked packets + untracked_packets = every packet;
 # and the counters are shown by `flowqoe status` (text and JSON) and by the
 # attach itself (JSON lines in one run, the terminal table in the other:
-# auto mode = generic XDP on ingress, then tc mode = tc on ingress).
+# skb mode = generic XDP on ingress, then tc mode = tc on ingress).
 set -u
 . "$(dirname "$0")/lib.sh"
 require table_full tcpdump "$PY"
@@ -314,7 +314,7 @@ print(len(o.get("flows", [])), t.get("flow_table_full"), t.get("untracked_packet
 			! in_a bpftool net show dev "$IF_A" | grep -q " id "'
 }
 
-one_run auto-json auto json
+one_run skb-json skb json
 # under the VM harness (FQ_VM_KERNEL set) one run: TCG makes each ~50 s and
 # every suite of every kernel shares one time budget
 if [ -z "${FQ_VM_KERNEL:-}" ]; then
