@@ -60,7 +60,7 @@ int bench_xdp(struct xdp_md *ctx)
 	void *data_end = (void *)(long)ctx->data_end;
 
 	bench_rotate(data, data_end);
-	fq_account(data, data_end, data_end - data, FQ_HOOK_INGRESS);
+	fq_account(data, data_end, data_end - data, FQ_HOOK_INGRESS, 1, 0);
 	return XDP_PASS;
 }
 

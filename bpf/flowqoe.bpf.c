@@ -23,6 +23,16 @@ const volatile __u8 cfg_replay_clock = 0; /* take the clock from fq_clock_ns */
  * drops the branch. */
 __u64 fq_clock_ns = 0;
 
+/*
+ * Live, set by attach (mmap'ed .bss) while the interface segments TCP/UDP
+ * GSO packets in software (ethtool tso or gso off): the stack hands tc
+ * egress one GSO super-packet, the device then sends (and tcpdump taps)
+ * its segments, so egress accounts the segments.  With segmentation
+ * offloaded (the default, and veth, which forwards GSO packets whole)
+ * every tap on the host sees the super-packet, and so does flowqoe.
+ */
+__u32 fq_gso_split = 0;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, FQ_DEFAULT_MAX_FLOWS);
@@ -317,6 +327,43 @@ __noinline int fq_flow_update(const struct fq_pkt *p, __u64 now)
 
 #include "window_kern.h"
 
+/* Bound of the segment loop; a bigger GSO packet is accounted whole. */
+#define FQ_GSO_MAX_SEGS 128
+
+/*
+ * Account a GSO packet as the segments the device makes of it: segs - 1
+ * of hdr_len + gso bytes, then the rest; FIN and PSH only on the last,
+ * CWR only on the first (as tcp_gso_segment sets them); one time for all.
+ * Global: its loop is verified once, not once per parse path.
+ */
+__noinline int fq_segments(struct fq_pkt *p, __u32 segs, __u32 gso, __u64 now)
+{
+	__u32 pay, full, last, i;
+	__u8 flags;
+
+	if (!p)
+		return 0;
+	pay = p->ip_len - p->hdr_len;
+	full = p->hdr_len + gso;
+	last = p->hdr_len + pay - (segs - 1) * gso;
+	flags = p->tcp_flags;
+	for (i = 0; i < FQ_GSO_MAX_SEGS && i < segs; i++) {
+		__u8 f = flags;
+
+		if (i + 1 < segs)
+			f &= ~0x09; /* FIN, PSH */
+		if (i)
+			f &= ~0x80; /* CWR */
+		p->tcp_flags = f;
+		p->ip_len = i + 1 < segs ? full : last;
+		p->frame_len = p->l2_len + p->ip_len;
+		fq_flow_update(p, now);
+		if (cfg_win_ns)
+			fq_window_update(p, now);
+	}
+	return 0;
+}
+
 static __always_inline void fq_frag_key(struct fq_frag_key *k, const struct fq_pkt *p)
 {
 	fq_copy16(k->src, p->src);
@@ -325,8 +372,10 @@ static __always_inline void fq_frag_key(struct fq_frag_key *k, const struct fq_p
 	k->proto = p->proto;
 }
 
+/* segs, gso: skb->gso_segs and gso_size when a GSO packet is to be
+ * accounted as its segments (tc egress, fq_gso_split), else 1, 0. */
 static __always_inline void fq_account(void *data, void *data_end, __u32 frame_len,
-				       enum fq_hook hook)
+				       enum fq_hook hook, __u32 segs, __u32 gso)
 {
 	struct fq_pkt p = {};
 	struct fq_totals *t;
@@ -415,6 +464,28 @@ static __always_inline void fq_account(void *data, void *data_end, __u32 frame_l
 	}
 
 	now = fq_now();
+	if (segs > 1 && segs <= FQ_GSO_MAX_SEGS && gso && p.frag == 0 &&
+	    (p.proto == IPPROTO_TCP_ || p.proto == IPPROTO_UDP_) &&
+	    p.ip_len > p.hdr_len && p.ip_len - p.hdr_len > (segs - 1) * gso) {
+		__u64 extra = (__u64)(segs - 1) * p.hdr_len;
+		__u32 pk = p.proto;
+		struct fq_proto_ctr *pc = bpf_map_lookup_elem(&fq_proto, &pk);
+
+		/* the other segments' packets and headers; their payload is in */
+		t->packets[hook & 1] += segs - 1;
+		t->bytes[hook & 1] += extra + (__u64)(segs - 1) * p.l2_len;
+		t->ip_bytes[hook & 1] += extra;
+		if (p.family == 4)
+			t->ipv4 += segs - 1;
+		else
+			t->ipv6 += segs - 1;
+		if (pc) {
+			pc->packets[hook & 1] += segs - 1;
+			pc->bytes[hook & 1] += extra;
+		}
+		fq_segments(&p, segs, gso, now);
+		return;
+	}
 	fq_flow_update(&p, now);
 	if (cfg_win_ns)
 		fq_window_update(&p, now);
@@ -426,7 +497,7 @@ int fq_xdp(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 
-	fq_account(data, data_end, data_end - data, FQ_HOOK_INGRESS);
+	fq_account(data, data_end, data_end - data, FQ_HOOK_INGRESS, 1, 0);
 	return XDP_PASS;
 }
 
@@ -497,7 +568,7 @@ static __always_inline int fq_tc(struct __sk_buff *skb, enum fq_hook hook)
 {
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
-	__u32 linear = data_end - data;
+	__u32 linear = data_end - data, segs = 1, gso = 0;
 
 	if (linear < FQ_PULL_LEN && skb->len > linear &&
 	    fq_tc_hdr_need(data, data_end) > linear) {
@@ -505,7 +576,11 @@ static __always_inline int fq_tc(struct __sk_buff *skb, enum fq_hook hook)
 		data = (void *)(long)skb->data;
 		data_end = (void *)(long)skb->data_end;
 	}
-	fq_account(data, data_end, skb->len, hook);
+	if (hook == FQ_HOOK_EGRESS && fq_gso_split && skb->gso_segs > 1) {
+		segs = skb->gso_segs;
+		gso = skb->gso_size;
+	}
+	fq_account(data, data_end, skb->len, hook, segs, gso);
 	return TC_ACT_OK;
 }
 
@@ -535,6 +610,6 @@ int fq_xdp_replay(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 
-	fq_account(data, data_end, bpf_xdp_get_buff_len(ctx), FQ_HOOK_INGRESS);
+	fq_account(data, data_end, bpf_xdp_get_buff_len(ctx), FQ_HOOK_INGRESS, 1, 0);
 	return XDP_PASS;
 }

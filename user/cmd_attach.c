@@ -87,6 +87,33 @@ static void if_driver(const char *ifname, char *buf, size_t len)
 }
 
 /*
+ * Whether IFNAME segments GSO packets in software, after tc egress and
+ * before the taps (ethtool tso or gso off): then fq_tc_egress accounts
+ * the segments (bpf/flowqoe.bpf.c, fq_gso_split).  Unknown: false.
+ */
+static bool if_gso_in_software(const char *ifname)
+{
+	__u32 cmds[] = { ETHTOOL_GTSO, ETHTOOL_GGSO };
+	bool sw = false;
+	int fd;
+
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (fd < 0)
+		return false;
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		struct ethtool_value v = { .cmd = cmds[i] };
+		struct ifreq ifr = {};
+
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+		ifr.ifr_data = (void *)&v;
+		if (ioctl(fd, SIOCETHTOOL, &ifr) == 0 && !v.data)
+			sw = true;
+	}
+	close(fd);
+	return sw;
+}
+
+/*
  * Drivers where XDP costs more than it gives a monitor: on veth a native
  * XDP program turns off GSO/GRO, so TCP falls from ~15 to ~3-4 Gbit/s
  * (FACTS.md); tun and virtual bridges likewise.  Generic XDP keeps the GSO
@@ -556,6 +583,9 @@ static int poll_once(struct fq_attach_ctx *ac, bool all)
 	uint64_t now = fq_now_mono_ns();
 	long n, kept = 0;
 
+	/* ethtool -K may change it at any time: follow within an interval */
+	if (ac->skel && ac->skel->bss)
+		ac->skel->bss->fq_gso_split = if_gso_in_software(ac->ifname);
 	n = fq_flowtab_read(ac->flows_fd, &recs);
 	if (n < 0) {
 		fq_err("%s: reading the flow table: %s", ac->ifname, strerror((int)-n));
@@ -825,6 +855,7 @@ int do_attach(int argc, char **argv)
 		       strerror(-err), fq_libbpf_last_warning());
 		goto out;
 	}
+	skel->bss->fq_gso_split = if_gso_in_software(ac.ifname);
 
 	if_driver(ac.ifname, drv, sizeof(drv));
 	if (st.mode == FQ_MODE_AUTO) {

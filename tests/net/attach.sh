@@ -30,8 +30,6 @@ run() {
 	local mode=$1 gso=$2 n="$1-gso-$2" want p_att c_in c_out s1 s2 s3 s4 t0 t1 attach_type
 	local out=$TMP/$n
 	mkdir -p "$out"
-	segmented=
-	[ "$gso" = off ] && segmented=$IP_A,$IP6_A
 
 	if ! fq_attach_bg p_att "$out/attach.json" --mode "$mode" --json --interval 0.5 \
 			--idle-timeout 600 --fin-timeout 600; then
@@ -98,8 +96,9 @@ sys.exit(not (xdp == want_xdp and tc == sorted(want_tc)))' "$out/net.json" "$att
 		not_ok "attach/$n/flows: flowqoe flows failed: $(cat "$out/flows.err")"
 	in_a "$FQ" status --json >"$out/status.json"
 	bpftool -j map dump pinned "/sys/fs/bpf/flowqoe/$IF_A/fq_proto" >"$out/proto.json"
-	SEGMENTED=$segmented "$PY" "$TMP/compare.py" "attach/$n/live" "$out/all.tsv" "$out/flows.json" "$out/expect.jsonl" \
-		"$t0" "$t1" "$out/in.tsv" "$out/out.tsv" "$out/status.json" "$IF_A" "$out/proto.json"
+	"$PY" "$TMP/compare.py" "attach/$n/live" "$out/all.tsv" "$out/flows.json" "$out/expect.jsonl" \
+		"$t0" "$t1" "$out/in.tsv" "$out/out.tsv" "$out/status.json" "$IF_A" "$out/proto.json" ||
+		not_ok "attach/$n/live/compare: compare.py exited with status $? (see the log)"
 
 	if [ $dump_checked = 0 ]; then
 		dump_checked=1
@@ -114,7 +113,8 @@ sys.exit(not (xdp == want_xdp and tc == sorted(want_tc)))' "$out/net.json" "$att
 	check "attach/$n/exit" "flowqoe exited $STOP_RC after SIGINT: $(tail -n 3 "$out/attach.json.err")" -- \
 		test "$STOP_RC" = 0
 	# every flow still in the table ends with reason "exit": same numbers
-	SEGMENTED=$segmented "$PY" "$TMP/compare.py" "attach/$n/flow_end" "$out/all.tsv" "$out/attach.json" "$out/expect.jsonl" "$t0" "$t1"
+	"$PY" "$TMP/compare.py" "attach/$n/flow_end" "$out/all.tsv" "$out/attach.json" "$out/expect.jsonl" "$t0" "$t1" ||
+		not_ok "attach/$n/flow_end/compare: compare.py exited with status $? (see the log)"
 	check "attach/$n/detached" "$IF_A still has programs or pins: $(in_a bpftool net show dev "$IF_A")" -- \
 		test -z "$(in_a bpftool net show dev "$IF_A" | grep fq_)" -a ! -e "/sys/fs/bpf/flowqoe/$IF_A"
 }

@@ -1088,6 +1088,94 @@ static int run_full_table(void)
 	return 1;
 }
 
+/*
+ * A TCP GSO packet on tc egress (skb gso_segs 3, gso_size 100, 250 bytes of
+ * payload, PSH|ACK|FIN): with fq_gso_split it is accounted as the device's
+ * three segments (100, 100, 50 bytes of payload; FIN and PSH on the last
+ * only), without it as one packet, as a tap sees it when segmentation is
+ * offloaded.  Interface totals follow.
+ */
+static int run_gso(void)
+{
+	static const char *name = "tc egress GSO packet: segments with fq_gso_split, whole without";
+	struct fx_pkt p = { .pb = { V4(A4, B4), TCP(1000, 80, 0x19), .payload = 250 } };
+	static struct snap before, after;
+	struct __sk_buff ctx = { .gso_segs = 3, .gso_size = 100 };
+	uint8_t out[PB_MAX + 64];
+	struct pb_frame f;
+	char why[256] = "";
+
+	for (int split = 1; split >= 0; split--) {
+		LIBBPF_OPTS(bpf_test_run_opts, o);
+		const struct fq_dir_stats *d;
+		uint32_t hdr = 20 + 20, segs = split ? 3 : 1;
+		uint64_t ip = split ? 3 * hdr + 250 : hdr + 250;
+		int err;
+
+		clear_map(skel->maps.fq_flows);
+		build(&p, &f);
+		o.data_in = f.buf;
+		o.data_size_in = f.len;
+		o.data_out = out;
+		o.data_size_out = sizeof(out);
+		o.ctx_in = &ctx;
+		o.ctx_size_in = sizeof(ctx);
+		skel->bss->fq_gso_split = split;
+		skel->bss->fq_clock_ns = 1000000000ULL;
+		if (take_snap(&before))
+			goto fail_errno;
+		err = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.fq_tc_egress), &o);
+		if (err) {
+			snprintf(why, sizeof(why), "split %d: BPF_PROG_RUN: %s", split, strerror(-err));
+			goto fail;
+		}
+		if (take_snap(&after))
+			goto fail_errno;
+		if (after.nflows != 1) {
+			snprintf(why, sizeof(why), "split %d: %d flows, want 1", split, after.nflows);
+			goto fail;
+		}
+		d = &after.flows[0].v.dir[0];
+		if (d->packets != segs || d->bytes != ip || d->payload != 250 ||
+		    d->hdr_bytes != segs * hdr ||
+		    d->size_min != (split ? hdr + 50 : hdr + 250) ||
+		    d->size_max != (split ? hdr + 100 : hdr + 250) ||
+		    d->flags[FQ_ACK] != segs || d->flags[FQ_FIN] != 1 || d->flags[FQ_PSH] != 1) {
+			snprintf(why, sizeof(why),
+				 "split %d: packets %llu bytes %llu payload %llu hdr %llu min %u max %u "
+				 "ack %llu fin %llu psh %llu; want %u, %llu, 250, %u, ...", split,
+				 (unsigned long long)d->packets, (unsigned long long)d->bytes,
+				 (unsigned long long)d->payload, (unsigned long long)d->hdr_bytes,
+				 d->size_min, d->size_max, (unsigned long long)d->flags[FQ_ACK],
+				 (unsigned long long)d->flags[FQ_FIN], (unsigned long long)d->flags[FQ_PSH],
+				 segs, (unsigned long long)ip, segs * hdr);
+			goto fail;
+		}
+		if (after.t.packets[1] - before.t.packets[1] != segs ||
+		    after.t.ip_bytes[1] - before.t.ip_bytes[1] != ip ||
+		    after.t.bytes[1] - before.t.bytes[1] != ip + 14 * segs ||
+		    after.proto[6].packets[1] - before.proto[6].packets[1] != segs ||
+		    after.proto[6].bytes[1] - before.proto[6].bytes[1] != ip) {
+			snprintf(why, sizeof(why), "split %d: totals tx %llu pkts %llu ip bytes %llu frame bytes,"
+				 " want %u, %llu, %llu", split,
+				 (unsigned long long)(after.t.packets[1] - before.t.packets[1]),
+				 (unsigned long long)(after.t.ip_bytes[1] - before.t.ip_bytes[1]),
+				 (unsigned long long)(after.t.bytes[1] - before.t.bytes[1]),
+				 segs, (unsigned long long)ip, (unsigned long long)(ip + 14 * segs));
+			goto fail;
+		}
+	}
+	skel->bss->fq_gso_split = 0;
+	TL_OK(name);
+	return 1;
+fail_errno:
+	snprintf(why, sizeof(why), "reading maps: %s", strerror(errno));
+fail:
+	skel->bss->fq_gso_split = 0;
+	TL_FAIL(name, "%s", why);
+	return 1;
+}
+
 static int setup(int flows)
 {
 	struct bpf_map *m;
@@ -1149,6 +1237,7 @@ int main(void)
 			check_session(&sess);
 	}
 	n += run_truncations();
+	n += run_gso();
 	n += run_full_table();
 	printf("# %d fixtures (%zu table, %d truncations), %d passed, %d failed\n", n, NFIX,
 	       n - (int)NFIX, tl_passed, tl_failed);
