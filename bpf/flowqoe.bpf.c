@@ -73,6 +73,19 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } fq_frags SEC(".maps");
 
+/*
+ * Keys of flows the full table refused, to count each such flow once in
+ * flow_full (untracked counts their packets).  LRU: past FQ_REFUSED_MAX
+ * refused flows at once, a forgotten one that sends again counts again.
+ */
+#define FQ_REFUSED_MAX 16384
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, FQ_REFUSED_MAX);
+	__type(key, struct fq_flow_key);
+	__type(value, __u8);
+} fq_refused SEC(".maps");
+
 /* Per-CPU template for new flows: struct fq_flow is larger than the BPF
  * stack, so a new entry is built here and copied in by the map update. */
 struct {
@@ -290,7 +303,10 @@ __noinline int fq_flow_update(const struct fq_pkt *p, __u64 now)
 		if (err == 0)
 			t->new_flows++;
 		else if (err != -17 /* EEXIST: another CPU created it */) {
-			t->flow_full++;
+			__u8 one = 1;
+
+			if (!bpf_map_update_elem(&fq_refused, &key, &one, BPF_NOEXIST))
+				t->flow_full++;
 			t->untracked++;
 			return 0;
 		}

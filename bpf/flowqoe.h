@@ -158,7 +158,7 @@ struct fq_totals {
 	__u64 frag_orphan;      /* later fragments whose first fragment was not seen */
 	__u64 untracked;        /* packets of flows the full table could not take */
 	__u64 new_flows;
-	__u64 flow_full;        /* flow creations refused: table full */
+	__u64 flow_full;        /* flows refused, each once: table full (fq_refused) */
 	__u64 cas_fail;         /* min/max updates that lost a bounded CAS race */
 };
 

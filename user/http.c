@@ -284,7 +284,7 @@ static void render(struct fq_exporter *x, FILE *f)
 		}
 	}
 	ctr1(f, x, "flowqoe_flows_created_total", "Flows created in the flow table.", t->new_flows);
-	ctr1(f, x, "flowqoe_flow_table_full_total", "Flow creations refused because the table was full.",
+	ctr1(f, x, "flowqoe_flow_table_full_total", "Flows the full table refused, each counted once.",
 	     t->flow_full);
 	ctr1(f, x, "flowqoe_untracked_packets_total", "Packets of flows the full table could not take.",
 	     t->untracked);

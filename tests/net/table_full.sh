@@ -8,17 +8,17 @@
 #
 # What holds, from bpf/flowqoe.bpf.c (fq_flow_update): a packet whose flow
 # is not in the table tries to create it; if the table is full the update
-# fails and BOTH flow_full and untracked go up by one -- per packet, not per
-# flow: a refused flow is refused again on each of its packets, nothing
-# remembers it.  Flows never leave the table here (timeouts are long), so:
+# fails: untracked goes up by one for every such packet, flow_full once per
+# refused flow (fq_refused remembers their keys).  Flows never leave the
+# table here (timeouts are long), so:
 #   interface totals (packets, frame and IP bytes per direction) = capture
 #     = what the senders sent, exactly;
 #   tracked flows = flows in the table = new_flows <= 1024, each with the
 #     exact packets and bytes its sender sent, src = the sender;
 #   tracked flows + untracked flows = 10,000 (every flow's first packet
 #     either created an entry or was refused);
-#   flow_table_full = untracked_packets = sum of the packets of the flows
-#     not in the table (> the number of those flows: 2-packet flows);
+#   flow_table_full = the number of flows not in the table, and
+#   untracked_packets = the sum of their packets (more: 2-packet flows);
 #   tracked packets + untracked_packets = every packet;
 # and the counters are shown by `flowqoe status` (text and JSON) and by the
 # attach itself (JSON lines in one run, the terminal table in the other:
@@ -189,12 +189,13 @@ if nt + len(untracked) != len(sent) or len(sent) != int(sys.argv[8]):
     bad('flows-accounted', '%d tracked + %d untracked != %d sent' % (nt, len(untracked), len(sent)))
 else:
     ok('flows-accounted %d tracked + %d untracked = %d flows sent' % (nt, len(untracked), len(sent)))
-if not (full > 0 and full == unt == upk):
+if not (full > 0 and full == len(untracked) and unt == upk and upk > full):
     bad('untracked', 'flow_table_full %d, untracked_packets %d; the %d flows not in the table sent %d '
-        'packets (the datapath counts each of them once in both)' % (full, unt, len(untracked), upk))
+        'packets (want flow_table_full = flows, untracked_packets = their packets)'
+        % (full, unt, len(untracked), upk))
 else:
-    ok('untracked flow_table_full = untracked_packets = %d = packets of the %d flows not in the table '
-       '(per packet: > %d flows)' % (full, len(untracked), len(untracked)))
+    ok('untracked flow_table_full %d = the flows not in the table, untracked_packets %d = their packets'
+       % (full, unt))
 tpk = sum(sent[k][0] for k in tracked)
 if tpk + unt != npkts or sum(o['fwd_packets'] for o in tracked.values()) != tpk:
     bad('packets-accounted', 'tracked %d + untracked %d != %d sent' % (tpk, unt, npkts))

@@ -530,6 +530,10 @@ static int max_flows; /* capacity of fq_flows as loaded */
 static void model(const struct fixture *fx, const int *frame_len, const int *refused,
 		  int hook, struct snap *m)
 {
+	/* keys of the flows refused so far: flow_full counts each once */
+	struct fq_flow_key gone[FX_MAXP];
+	int ngone = 0;
+
 	memset(m, 0, sizeof(*m));
 	for (int i = 0; i < fx->np; i++) {
 		const struct fx_pkt *p = &fx->p[i];
@@ -593,8 +597,15 @@ static void model(const struct fixture *fx, const int *frame_len, const int *ref
 				fe = &m->flows[j];
 		if (!fe && m->nflows == max_flows) {
 			/* table full: the packet is counted everywhere but
-			 * in a flow */
-			m->t.flow_full++;
+			 * in a flow; the flow once in flow_full */
+			int seen = 0;
+
+			for (int j = 0; j < ngone; j++)
+				seen |= !memcmp(&gone[j], &k, sizeof(k));
+			if (!seen) {
+				gone[ngone++] = k;
+				m->t.flow_full++;
+			}
 			m->t.untracked++;
 			continue;
 		}
@@ -844,6 +855,7 @@ static void run_hook(const struct fixture *fx, int hook, struct diff *df, struct
 
 	clear_map(skel->maps.fq_flows);
 	clear_map(skel->maps.fq_frags);
+	clear_map(skel->maps.fq_refused);
 	if (take_snap(&before)) {
 		dif(df, "reading maps failed: %s", strerror(errno));
 		return;
