@@ -19,7 +19,11 @@ outdir=$results/$label
 mkdir -p "$outdir"
 fail=0
 
-echo "# guest-start $label $(uname -r) uptime=$(cut -d' ' -f1 /proc/uptime)s"
+echo "# guest-start $label $(uname -r) uptime=$(cut -d' ' -f1 /proc/uptime)s clock=$(date +%s)"
+# run.sh kills this VM at its boot timeout; stop starting suites before
+# then so that each one still gets a result line (QEMU's RTC gives the guest
+# the host's time, so the host's deadline holds here).
+deadline=$(cat "$results/$label.deadline" 2>/dev/null || echo $(($(date +%s) + 3600)))
 
 # The tests expect what a normal root shell on a booted system has.  virtme's
 # init mounts proc, sys, debugfs, tracefs and cgroup2, but not bpffs.
@@ -31,11 +35,11 @@ export PATH="$PATH:/usr/sbin:/sbin"
 
 # report NAME RC SECONDS LOG: turn one suite's output into one counted line.
 report() {
-	local name=$1 rc=$2 secs=$3 log=$4 p f s why
+	local name=$1 rc=$2 secs=$3 log=$4 p f s why=
 	p=$(grep -c '^ok ' "$log"); f=$(grep -c '^not ok ' "$log"); s=$(grep -c '^skip ' "$log")
 	grep -E '^(not ok|skip) ' "$log" | sed 's/^/    /'
 	if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
-		why="timed out after ${FQ_VM_SUITE_TIMEOUT}s ($p passed before)"
+		why="timed out after ${secs}s ($p passed before)"
 	elif [ "$f" -gt 0 ]; then
 		why="$f of $((p + f)) checks failed: $(grep -m1 '^not ok ' "$log" | cut -c8-)"
 	elif [ "$rc" -ne 0 ]; then
@@ -70,23 +74,39 @@ state() {
 # hanging suite costs its own time, not the whole boot's.  The project's rule
 # is that tests remove what they create on every exit path: checked here too.
 run_suite() {
-	local name=$1 file=$2 log rc t0 before left
+	local name=$1 file=$2 log rc t0 before left limit
 	selected "$name" || return 0
 	log="$outdir/$(echo "$name" | tr / _).log"
+	limit=$((deadline - $(date +%s)))
+	if [ "$limit" -lt 30 ]; then
+		echo "not ok vm/$label/$name: not run, this boot's time ran out (FQ_VM_TIMEOUT, FQ_VM_BUDGET)"
+		fail=1
+		return
+	fi
+	[ "$limit" -gt "$FQ_VM_SUITE_TIMEOUT" ] && limit=$FQ_VM_SUITE_TIMEOUT
 	before=$(state)
 	echo "# running vm/$label/$name"
 	t0=$(date +%s)
+	# (the braces' 2>/dev/null only silences bash's "Killed" notice)
 	if [[ "$file" == *.sh ]]; then
-		timeout -k 5 "$FQ_VM_SUITE_TIMEOUT" bash "$file" >"$log" 2>&1 </dev/null
+		{ timeout -k 5 "$limit" bash "$file" >"$log" 2>&1 </dev/null; } 2>/dev/null
 	else
-		timeout -k 5 "$FQ_VM_SUITE_TIMEOUT" "$file" >"$log" 2>&1 </dev/null
+		{ timeout -k 5 "$limit" "$file" >"$log" 2>&1 </dev/null; } 2>/dev/null
 	fi
 	rc=$?
 	report "$name" "$rc" $(($(date +%s) - t0)) "$log"
-	left=$(comm -13 <(sort <<<"$before") <(state | sort) | tr '\n' ' ')
+	left=$(comm -13 <(sort <<<"$before") <(state | sort))
 	if [ -n "$left" ]; then
-		echo "not ok vm/$label/$name/cleanup: left behind: $left"
+		echo "not ok vm/$label/$name/cleanup: left behind: $(tr '\n' ' ' <<<"$left")"
 		fail=1
+		# so that the next suites start from a clean kernel
+		while read -r kind what; do
+			case $kind in
+			pin) rm -rf "$what" ;;
+			netns) ip netns del "$what" ;;
+			link) ip link del "${what%%@*}" ;;
+			esac
+		done <<<"$left" 2>/dev/null
 	fi
 }
 
@@ -130,6 +150,8 @@ for tier in $FQ_VM_TIERS; do
 		done ;;
 	net | data)
 		for t in tests/$tier/*.sh; do
+			# lib.sh is sourced by the suites, not one of them
+			[ "${t##*/}" = lib.sh ] && continue
 			[ -f "$t" ] && run_suite "$tier/$(basename "$t" .sh)" "$t"
 		done ;;
 	extra)

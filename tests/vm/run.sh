@@ -12,7 +12,8 @@
 #   FQ_VM_KERNELS   labels to boot (default: every line of tests/vm/matrix)
 #   FQ_VM_TIERS     guest tiers, in order (default: verifier progrun net)
 #   FQ_VM_TESTS     run only the suites whose name contains this
-#   FQ_VM_TIMEOUT   seconds per boot, boot included (default 600)
+#   FQ_VM_TIMEOUT   seconds per boot at most, boot included (default: each
+#                   kernel still to boot gets an equal share of the budget)
 #   FQ_VM_SUITE_TIMEOUT  seconds per suite inside the guest (default 300)
 #   FQ_VM_BUDGET    seconds for the whole tier (default TEST_TIMEOUT-30, as
 #                   tests/run kills this script after TEST_TIMEOUT, 900)
@@ -25,7 +26,7 @@ cd "$(dirname "$0")/../.."
 repo=$PWD
 BUILD=${BUILD:-build}
 budget=${FQ_VM_BUDGET:-$((${TEST_TIMEOUT:-900} - 30))}
-boot_timeout=${FQ_VM_TIMEOUT:-600}
+boot_timeout=${FQ_VM_TIMEOUT:-$budget}
 t_start=$SECONDS
 fail=0
 
@@ -74,6 +75,8 @@ boot() {
 	local label=$1 kimg=$2 t=$3 t0=$SECONDS up= done_ rc console
 	console=$results/$label.out
 	echo "# vm/$label: booting $(basename "$kimg") (timeout ${t}s)"
+	# the guest stops starting suites 20 s before the kill
+	echo $(($(date +%s) + t - 20)) >"$results/$label.deadline"
 	# timeout signals its whole process group: vng, virtme-run and qemu.
 	# lastpipe keeps `up` (seconds until the guest script started) here.
 	shopt -s lastpipe
@@ -109,7 +112,9 @@ boot() {
 }
 
 labels=${FQ_VM_KERNELS:-$(awk '!/^#/ && NF { print $1 }' tests/vm/matrix)}
+nleft=$(wc -w <<<"$labels")
 for label in $labels; do
+	nleft=$((nleft - 1))
 	suite=$(awk -v l="$label" '!/^#/ && $1 == l { print $2 }' tests/vm/matrix)
 	if [ -z "$suite" ]; then
 		echo "not ok vm/$label: not in tests/vm/matrix"; fail=1; continue
@@ -119,8 +124,10 @@ for label in $labels; do
 		tail -n 10 "$results/$label.fetch.log" | sed 's/^/    | /'
 		fail=1; continue
 	fi
+	# each kernel still to boot gets an equal share of what is left
 	left=$((budget - (SECONDS - t_start)))
-	t=$boot_timeout; [ "$left" -lt "$t" ] && t=$left
+	share=$((left / (nleft + 1)))
+	t=$boot_timeout; [ "$share" -lt "$t" ] && t=$share
 	if [ "$t" -lt 60 ]; then
 		echo "not ok vm/$label: not booted, ${left}s left of the tier's ${budget}s (FQ_VM_BUDGET)"
 		fail=1; continue
