@@ -174,14 +174,27 @@ check_clean() { # name how
 	fi
 }
 snapshot >"$SH_TMP/before"
+# Does the kernel have tcx links (6.6+)?  Asked of the kernel itself, not of
+# the tool: without them the default path must fall back to clsact and say why.
+if grep -qw tcx_prog_attach /proc/kallsyms; then has_tcx=1; else has_tcx=0; fi
 for att in tcx clsact; do
 	# FLOWQOE_SHAPER_CLSACT: the pre-6.6 path (clsact filters, no tcx links)
 	env=(); [ $att = clsact ] && env=(env FLOWQOE_SHAPER_CLSACT=1)
+	want=$att; [ $att = tcx ] && [ $has_tcx = 0 ] && want=clsact
 	for mode in htb police; do
-		A "${env[@]}" "$FLOWQOE" shape "$SH_IFA" --rate 3mbit --dir both --per flow --mode "$mode" >/dev/null
+		# -v: the fallback's reason is an info line
+		A "${env[@]}" "$FLOWQOE" -v shape "$SH_IFA" --rate 3mbit --dir both --per flow --mode "$mode" \
+			>/dev/null 2>"$SH_TMP/shape.err"
 		[ -e "$PIN/fq_sh_cfg" ] || echo "not ok shaper_cli/cleanup/$att/$mode: nothing pinned"
 		via=$(S --show --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["attach"])')
-		[ "$via" = $att ] || echo "not ok shaper_cli/cleanup/$att/$mode: attached via $via"
+		[ "$via" = $want ] || echo "not ok shaper_cli/cleanup/$att/$mode: attached via $via (want $want)"
+		if [ $att = tcx ] && [ $has_tcx = 0 ]; then
+			if grep -q 'tcx links unavailable' "$SH_TMP/shape.err"; then
+				echo "ok shaper_cli/fallback/$mode: no tcx in this kernel, clsact: $(grep -m1 'tcx links' "$SH_TMP/shape.err")"
+			else
+				echo "not ok shaper_cli/fallback/$mode: fell back to $via without saying why: '$(head -c 300 "$SH_TMP/shape.err")'"
+			fi
+		fi
 		S --off >/dev/null
 		check_clean "off/$att/$mode"
 	done
