@@ -14,9 +14,10 @@
 #   FQ_VM_TESTS     run only the suites whose name contains this
 #   FQ_VM_TIMEOUT   seconds per boot at most, boot included (default: each
 #                   kernel still to boot gets an equal share of the budget)
-#   FQ_VM_SUITE_TIMEOUT  seconds per suite inside the guest (default 300)
+#   FQ_VM_SUITE_TIMEOUT  seconds per suite inside the guest (default 600)
 #   FQ_VM_BUDGET    seconds for the whole tier (default TEST_TIMEOUT-30, as
-#                   tests/run kills this script after TEST_TIMEOUT, 900)
+#                   tests/run kills this script after TEST_TIMEOUT, which it
+#                   sets to FQ_VM_TIER_TIMEOUT, 2700, for this tier alone)
 #   FQ_VM_BPF_OBJS  objects the verifier tier loads (default build/*.bpf.o)
 #   FQ_VM_EXTRA     a folder of extra suites (tier "extra"; the selftest's)
 #   FQ_VM_NAME      VM name prefix (qemu -name; default flowqoe-vm-PID)
@@ -56,7 +57,7 @@ objs=${FQ_VM_BPF_OBJS:-$(ls "$repo/$BUILD"/*.bpf.o 2>/dev/null | tr '\n' ' ')}
 	printf 'FQ_VM_BPF_OBJS=%q\n' "$objs"
 	printf 'FQ_VM_EXTRA=%q\n' "${FQ_VM_EXTRA:-}"
 	printf 'FQ_VM_TESTS=%q\n' "${FQ_VM_TESTS:-}"
-	printf 'FQ_VM_SUITE_TIMEOUT=%q\n' "${FQ_VM_SUITE_TIMEOUT:-300}"
+	printf 'FQ_VM_SUITE_TIMEOUT=%q\n' "${FQ_VM_SUITE_TIMEOUT:-600}"
 } >"$results/env"
 
 # Drivers udev would load for QEMU's q35 devices (SATA, CD-ROM, watchdogs,
