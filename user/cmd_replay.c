@@ -10,6 +10,7 @@
 #include "cmds.h"
 #include "cic.h"
 #include "replay.h"
+#include "winpipe.h"
 
 static void usage(FILE *f)
 {
@@ -17,6 +18,10 @@ static void usage(FILE *f)
 		"usage: flowqoe replay FILE [--csv OUT|-] [--json] [--names cic2017|cic2018]\n"
 		"                      [--flow-timeout S] [--activity-timeout S] [--fin-linger S]\n"
 		"                      [--cic-compat] [--label TEXT] [--max-flows N]\n"
+		"                      [--windows OUT|- [--windows-json]] [--window MS]\n"
+		"                      [--model FILE [--workers N] [--conv-timeout S]]\n"
+		"       flowqoe replay FILE --query --by proto|ip (--top K | --above-percent H |\n"
+		"                      --above-sigma X) [--window T] [--every S] [--json]\n"
 		"       flowqoe replay --explain-features\n"
 		"\n"
 		"Runs every packet of a pcap/pcapng file (Ethernet, raw IPv4/IPv6, Linux SLL/SLL2,\n"
@@ -33,6 +38,23 @@ static void usage(FILE *f)
 		"  --label TEXT        Label column (default NeedManualLabel)\n"
 		"  --max-flows N       flows open at once (default 262144, memory used as needed)\n"
 		"  --explain-features  print every feature's definition\n"
+		"\n"
+		"Per-conversation window records and classifiers, as `flowqoe attach` (capture time;\n"
+		"with one of them and no --csv, no flow rows are written):\n"
+		"  --windows OUT       one record per window (CSV; '-': stdout)\n"
+		"  --windows-json      ... as JSON lines instead\n"
+		"  --window MS         window length, 10 .. 10000 ms (default 33)\n"
+		"  --model FILE        classify every window record; the aggregate table (JSON with\n"
+		"                      --json) goes to stdout at the end\n"
+		"  --workers N         classifier threads (1 .. 64, default 1; same table for any N)\n"
+		"  --conv-timeout S    close a classified conversation after S s of capture time\n"
+		"                      without records (default 10)\n"
+		"A conversation stays in the datapath for the whole capture; the windows still open\n"
+		"at its end are ended at the end of the file.  A window record lost (ring buffer\n"
+		"or conversation table full) is an error: exit 1.\n"
+		"\n"
+		"--query: the rest of the arguments are those of `flowqoe query --pcap FILE` (same\n"
+		"engine, same output; --window T in seconds there, default 60).\n"
 		"A summary goes to stderr.  Exit 1 if the file cannot be read (to its end).\n");
 }
 
@@ -41,6 +63,73 @@ static void on_flow(void *ctx, const struct fq_flow_rec *r, const struct fq_cic 
 {
 	fq_cic_row(ctx, r, c);
 }
+
+/* Window records go to the same pipeline as attach's (winpipe.c). */
+struct rwin {
+	struct fq_winpipe *p;
+	uint64_t since_drain;
+};
+
+/* Records come far faster than live: wait for the classifier before its
+ * queues (65536 per worker) could fill, so none is dropped and the table
+ * does not depend on the number of workers or on the machine's load. */
+#define RWIN_DRAIN 16384
+
+static void on_win(void *ctx, const struct fq_win_rec *r)
+{
+	struct rwin *w = ctx;
+	struct fq_clf *c = fq_winpipe_clf(w->p);
+
+	if (c && ++w->since_drain >= RWIN_DRAIN) {
+		fq_clf_drain(c);
+		w->since_drain = 0;
+	}
+	fq_winpipe_rec(w->p, r);
+}
+
+/* Conversation timeouts by capture time: every record so far classified
+ * first, so the aggregator's state at `now` is the same with any workers. */
+static void on_tick(void *ctx, uint64_t now)
+{
+	struct rwin *w = ctx;
+	struct fq_clf *c = fq_winpipe_clf(w->p);
+
+	if (!c)
+		return;
+	fq_clf_drain(c);
+	w->since_drain = 0;
+	fq_winpipe_tick(w->p, now);
+}
+
+/* replay FILE --query ARGS: `query --pcap FILE ARGS` (one engine). */
+static int replay_query(int argc, char **argv, int qi)
+{
+	char **qv;
+	int n = 0, rc;
+
+	if (qi != 2 || argc < 3 || argv[1][0] == '-') {
+		fq_err("replay --query: FILE first (flowqoe replay FILE --query --by ...)");
+		return FQ_EXIT_USAGE;
+	}
+	for (int i = 3; i < argc; i++)
+		if (!strncmp(argv[i], "--pcap", 6) || !strncmp(argv[i], "--server", 8)) {
+			fq_err("replay --query: %s is not a capture query option", argv[i]);
+			return FQ_EXIT_USAGE;
+		}
+	qv = calloc(argc + 2, sizeof(*qv));
+	if (!qv)
+		return FQ_EXIT_FAIL;
+	qv[n++] = "query";
+	qv[n++] = "--pcap";
+	qv[n++] = argv[1];
+	for (int i = 3; i < argc; i++)
+		qv[n++] = argv[i];
+	rc = do_query(n, qv);
+	free(qv);
+	return rc;
+}
+
+enum { OPT_WIN = 1100 };
 
 int do_replay(int argc, char **argv)
 {
@@ -56,8 +145,18 @@ int do_replay(int argc, char **argv)
 		{ "max-flows", required_argument, NULL, 'm' },
 		{ "explain-features", no_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
+		/* winpipe's options, in fq_winpipe_opt's order */
+		{ "windows", required_argument, NULL, OPT_WIN + 0 },
+		{ "windows-json", no_argument, NULL, OPT_WIN + 1 },
+		{ "window", required_argument, NULL, OPT_WIN + 2 },
+		{ "model", required_argument, NULL, OPT_WIN + 3 },
+		{ "workers", required_argument, NULL, OPT_WIN + 4 },
+		{ "conv-timeout", required_argument, NULL, OPT_WIN + 5 },
 		{ 0 },
 	};
+	struct fq_winpipe_opts wopt = FQ_WINPIPE_DEFAULTS;
+	struct rwin rw = { 0 };
+	bool have_csv = false, win_only_opt = false;
 	struct fq_replay_opts o = {
 		.flow_timeout_ns = 120ULL * 1000000000,
 		.act_timeout_ns = 5ULL * 1000000000,
@@ -70,10 +169,13 @@ int do_replay(int argc, char **argv)
 	uint64_t u;
 	int opt, rc;
 
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--query"))
+			return replay_query(argc, argv, i);
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
-		case 'o': out = optarg; break;
+		case 'o': out = optarg; have_csv = true; break;
 		case 'j': w.json = true; break;
 		case 'n':
 			if (!strcmp(optarg, "cic2017"))
@@ -106,6 +208,12 @@ int do_replay(int argc, char **argv)
 			break;
 		case 'e': fq_cic_explain(stdout); return FQ_EXIT_OK;
 		case 'h': usage(stdout); return FQ_EXIT_OK;
+		case OPT_WIN + 0 ... OPT_WIN + 5:
+			if (fq_winpipe_opt(&wopt, opt - OPT_WIN, optarg))
+				return FQ_EXIT_USAGE;
+			if (opt != OPT_WIN + 0 && opt != OPT_WIN + 3)
+				win_only_opt = true;
+			break;
 		default: usage(stderr); return FQ_EXIT_USAGE;
 		}
 	}
@@ -113,7 +221,42 @@ int do_replay(int argc, char **argv)
 		usage(stderr);
 		return FQ_EXIT_USAGE;
 	}
-	if (!strcmp(out, "-")) {
+	if (win_only_opt && !fq_winpipe_enabled(&wopt)) {
+		fq_err("--windows-json, --window, --workers and --conv-timeout need --windows or --model");
+		return FQ_EXIT_USAGE;
+	}
+	if (wopt.model_path) {
+		/* a model that cannot be used is bad input (exit 2), found
+		 * before the capture is read */
+		struct fq_clf_model m;
+		void *h;
+
+		if (fq_clf_model_load(wopt.model_path, &m, &h))
+			return FQ_EXIT_USAGE;
+		fq_clf_model_unload(h);
+	}
+	if (fq_winpipe_enabled(&wopt)) {
+		if (wopt.windows_path && !strcmp(wopt.windows_path, "-") && have_csv && !strcmp(out, "-")) {
+			fq_err("--windows - and --csv - both on stdout: give one of them a file");
+			return FQ_EXIT_USAGE;
+		}
+		/* capture time is Unix time: no epoch offset */
+		rw.p = fq_winpipe_new(&wopt, 0, w.json);
+		if (!rw.p)
+			return FQ_EXIT_FAIL;
+		o.win_ns = wopt.window_ns;
+		o.on_win = on_win;
+		o.on_tick = on_tick;
+		/* conversations closed within 1 s (or a tenth of the timeout) of
+		 * capture time after their timeout, as attach's expiry */
+		o.tick_ns = wopt.conv_timeout_ns / 10 < 1000000000ULL ? wopt.conv_timeout_ns / 10 : 1000000000ULL;
+		if (o.tick_ns < 1000000)
+			o.tick_ns = 1000000;
+		o.win_ctx = &rw;
+	}
+	if (fq_winpipe_enabled(&wopt) && !have_csv) {
+		w.f = NULL; /* windows/classes only: no flow rows */
+	} else if (!strcmp(out, "-")) {
 		w.f = stdout;
 	} else {
 		w.f = fopen(out, "w");
@@ -122,13 +265,19 @@ int do_replay(int argc, char **argv)
 			return FQ_EXIT_FAIL;
 		}
 	}
-	o.on_flow = on_flow;
-	o.ctx = &w;
-	fq_cic_header(&w);
+	if (w.f) {
+		o.on_flow = on_flow;
+		o.ctx = &w;
+		fq_cic_header(&w);
+	}
 	rc = fq_replay_file(argv[optind], &o, &st);
-	if (fflush(w.f) || (w.f != stdout && fclose(w.f))) {
+	if (w.f && (fflush(w.f) || (w.f != stdout && fclose(w.f)))) {
 		fq_err("%s: write failed: %m", out);
 		rc = -1;
+	}
+	if (rw.p) {
+		/* drains the workers, prints the table (--model), closes --windows */
+		fq_winpipe_finish(rw.p, -1);
 	}
 	if (st.packets || rc == 0)
 		fprintf(stderr,
@@ -140,6 +289,16 @@ int do_replay(int argc, char **argv)
 			(unsigned long long)st.skip_big, (unsigned long long)st.snap_padded,
 			(unsigned long long)st.ts_backwards, (unsigned long long)st.parse_errors,
 			(unsigned long long)st.untracked);
+	if (rw.p && (st.packets || rc == 0))
+		fprintf(stderr, "%s: %llu window records of %.3f ms, %llu lost\n", argv[optind],
+			(unsigned long long)st.win_records, o.win_ns / 1e6,
+			(unsigned long long)st.win_lost);
+	if (st.win_lost || st.win_conv_full) {
+		fq_err("%s: window records lost: %llu (ring buffer full), packets of conversations the table could not take: %llu; the records are incomplete",
+		       argv[optind], (unsigned long long)st.win_lost,
+		       (unsigned long long)st.win_conv_full);
+		rc = -1;
+	}
 	if (st.untracked)
 		fq_warn("%s: %llu packets of flows the full flow table could not take: raise --max-flows",
 			argv[optind], (unsigned long long)st.untracked);

@@ -13,6 +13,9 @@
  *   - default: FIN both ways or RST closes the flow, which ends fin_linger
  *     later (trailing ACKs stay in it), as attach's expiry does;
  *   - end of file: every flow left.
+ * With window records on (cfg_win_ns), the ring buffer is drained every few
+ * packets and at every tick, and every window still open at the end of the
+ * file is ended there, so the records depend on the capture alone.
  */
 /* libpcap's classic-BPF names collide with linux/bpf.h and libbpf */
 #define bpf_insn pcap_bpf_insn
@@ -29,6 +32,7 @@
 #include "common.h"
 #include "attach.h"
 #include "replay.h"
+#include "window.h"
 #include "flowqoe.skel.h"
 
 #ifndef DLT_LINUX_SLL2
@@ -255,28 +259,34 @@ static void expire(struct rp *r, uint64_t now)
 	}
 }
 
-static int cmp_first(const void *a, const void *b)
+static int cmp_first(const void *a, const void *b, void *arg)
 {
-	const struct fq_flow_rec *x = a, *y = b;
+	const struct fq_flowtab *t = arg;
+	uint32_t i = *(const uint32_t *)a, j = *(const uint32_t *)b;
 
-	if (x->val.first_ns != y->val.first_ns)
-		return x->val.first_ns < y->val.first_ns ? -1 : 1;
-	return memcmp(&x->key, &y->key, sizeof(x->key));
+	if (t->vals[i].first_ns != t->vals[j].first_ns)
+		return t->vals[i].first_ns < t->vals[j].first_ns ? -1 : 1;
+	return memcmp(&t->keys[i], &t->keys[j], sizeof(t->keys[i]));
 }
 
 static void flush_all(struct rp *r)
 {
-	struct fq_flow_rec *recs = NULL;
-	long n = fq_flowtab_read(r->flows_fd, &recs);
+	struct fq_flowtab tab;
+	long n = fq_flowtab_read_fd(&tab, r->flows_fd);
+	uint32_t *idx = n < 0 ? NULL : malloc((n ? n : 1) * sizeof(*idx));
 
-	if (n < 0) {
-		fq_err("reading the flow table: %s", strerror((int)-n));
+	if (!idx) {
+		fq_err("reading the flow table: %s", strerror(n < 0 ? (int)-n : ENOMEM));
+		fq_flowtab_free(&tab);
 		return;
 	}
-	qsort(recs, n, sizeof(*recs), cmp_first);
 	for (long i = 0; i < n; i++)
-		end_flow(r, &recs[i].key, 0, FQ_END_EXIT);
-	free(recs);
+		idx[i] = i;
+	qsort_r(idx, n, sizeof(*idx), cmp_first, &tab);
+	for (long i = 0; i < n; i++)
+		end_flow(r, &tab.keys[idx[i]], 0, FQ_END_EXIT);
+	free(idx);
+	fq_flowtab_free(&tab);
 }
 
 /* ---- the file --------------------------------------------------------- */
@@ -303,6 +313,12 @@ static struct flowqoe *load_skel(const struct fq_replay_opts *o, unsigned int ma
 	bpf_map__set_max_entries(skel->maps.fq_cic, max_flows);
 	bpf_map__set_map_flags(skel->maps.fq_flows, BPF_F_NO_PREALLOC);
 	bpf_map__set_map_flags(skel->maps.fq_cic, BPF_F_NO_PREALLOC);
+	if (o->win_ns) {
+		/* conversations stay for the whole capture: room for one per flow */
+		skel->rodata->cfg_win_ns = o->win_ns;
+		bpf_map__set_max_entries(skel->maps.fq_conv, max_flows);
+		bpf_map__set_map_flags(skel->maps.fq_conv, BPF_F_NO_PREALLOC);
+	}
 	err = flowqoe__load(skel);
 	if (err) {
 		fq_err("loading the BPF programs failed: %s (%s)%s", strerror(-err),
@@ -322,7 +338,10 @@ int fq_replay_file(const char *path, const struct fq_replay_opts *o, struct fq_r
 	struct flowqoe *skel = NULL;
 	struct rp r = { .o = o, .st = st };
 	uint8_t *frame = NULL;
-	uint64_t prev_ts = 0;
+	uint64_t prev_ts = 0, next_tick = 0;
+	struct ring_buffer *rb = NULL;
+	unsigned int since_drain = 0;
+	bool win = o->win_ns && o->on_win;
 	struct timespec t0, t1;
 	int lt, prog_fd, big_fd, ret = -1, rc;
 	pcap_t *pc;
@@ -351,6 +370,13 @@ int fq_replay_file(const char *path, const struct fq_replay_opts *o, struct fq_r
 	big_fd = bpf_program__fd(skel->progs.fq_xdp_replay);
 	r.flows_fd = bpf_map__fd(skel->maps.fq_flows);
 	r.cic_fd = bpf_map__fd(skel->maps.fq_cic);
+	if (win) {
+		rb = ring_buffer__new(bpf_map__fd(skel->maps.fq_winrb), on_winrec, &r, NULL);
+		if (!rb) {
+			fq_err("window ring buffer: %s", strerror(errno));
+			goto out;
+		}
+	}
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while ((rc = pcap_next_ex(pc, &h, &data)) == 1) {
@@ -382,6 +408,15 @@ int fq_replay_file(const char *path, const struct fq_replay_opts *o, struct fq_r
 		if (h->caplen < h->len)
 			st->snap_padded++;
 		expire(&r, ts);
+		if (win && o->on_tick && o->tick_ns && ts >= next_tick) {
+			/* every record closed before ts first, so what the tick
+			 * does depends on capture time alone */
+			ring_buffer__consume(rb);
+			since_drain = 0;
+			if (next_tick)
+				o->on_tick(o->win_ctx, ts);
+			next_tick = ts + o->tick_ns;
+		}
 		skel->bss->fq_clock_ns = ts;
 		skel->bss->fq_cic_ev = 0;
 		tr.data_in = frame;
@@ -401,6 +436,12 @@ int fq_replay_file(const char *path, const struct fq_replay_opts *o, struct fq_r
 		}
 		st->run++;
 		st->prog_ns += tr.duration;
+		/* at most one record a packet: FQ_REPLAY_WIN_DRAIN of them is
+		 * a small part of the ring (~20k records) */
+		if (rb && ++since_drain >= FQ_REPLAY_WIN_DRAIN) {
+			ring_buffer__consume(rb);
+			since_drain = 0;
+		}
 		ev = skel->bss->fq_cic_ev;
 		if (!(ev & FQ_CIC_EV_SEEN))
 			continue;
@@ -422,6 +463,12 @@ int fq_replay_file(const char *path, const struct fq_replay_opts *o, struct fq_r
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	st->run_s = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
 	flush_all(&r);
+	if (win) {
+		ring_buffer__consume(rb);
+		if (flush_windows(&r, bpf_map__fd(skel->maps.fq_conv)))
+			goto out;
+		read_winctr(bpf_map__fd(skel->maps.fq_winctr), st);
+	}
 	{
 		struct fq_totals t;
 
@@ -439,6 +486,7 @@ int fq_replay_file(const char *path, const struct fq_replay_opts *o, struct fq_r
 	}
 	ret = 0;
 out:
+	ring_buffer__free(rb);
 	free(r.tq.v);
 	free(r.cq.v);
 	free(frame);

@@ -22,7 +22,24 @@ struct fq_replay_opts {
 	void (*on_flow)(void *ctx, const struct fq_flow_rec *r, const struct fq_cic *c,
 			enum fq_end_reason why);
 	void *ctx;
+	/*
+	 * Window records (replay --windows/--model): cfg_win_ns = win_ns.  The
+	 * ring buffer is drained every FQ_REPLAY_WIN_DRAIN packets (far below
+	 * its 4 MiB), a loss is counted in win_lost.  A conversation stays in
+	 * the datapath's table for the whole capture (its initiator is the
+	 * sender of its first packet); at the end of the file every open
+	 * window is ended (sorted by start, then key).  on_win gets records in
+	 * the order they close; on_tick(now) runs every tick_ns of capture
+	 * time, after every record closed before `now` went to on_win.
+	 */
+	uint64_t win_ns;
+	void (*on_win)(void *ctx, const struct fq_win_rec *r);
+	void (*on_tick)(void *ctx, uint64_t now);
+	uint64_t tick_ns;
+	void *win_ctx;
 };
+
+#define FQ_REPLAY_WIN_DRAIN 256
 
 struct fq_replay_stats {
 	uint64_t packets;        /* records read */
@@ -36,6 +53,9 @@ struct fq_replay_stats {
 	uint64_t flows;          /* flows emitted */
 	uint64_t parse_errors;   /* the datapath's parse_errors counter */
 	uint64_t untracked;      /* the datapath could not track (table full) */
+	uint64_t win_records;    /* window records passed to on_win */
+	uint64_t win_lost;       /* window records lost: ring buffer full */
+	uint64_t win_conv_full;  /* packets of conversations the table could not take */
 	double run_s;            /* wall time of the packet loop */
 	uint64_t prog_ns;        /* time in the BPF program, as the kernel reports */
 };
