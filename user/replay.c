@@ -289,6 +289,90 @@ static void flush_all(struct rp *r)
 	fq_flowtab_free(&tab);
 }
 
+/* ---- window records ---------------------------------------------------- */
+
+static int on_winrec(void *ctx, void *data, size_t len)
+{
+	struct rp *r = ctx;
+
+	if (len < sizeof(struct fq_win_rec))
+		return 0;
+	r->st->win_records++;
+	r->o->on_win(r->o->win_ctx, data);
+	return 0;
+}
+
+struct winvec {
+	struct fq_win_rec *v;
+	size_t n, cap;
+	bool oom;
+};
+
+static void collect_win(void *ctx, const struct fq_win_rec *r)
+{
+	struct winvec *w = ctx;
+
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 1024;
+		struct fq_win_rec *t = realloc(w->v, cap * sizeof(*t));
+
+		if (!t) {
+			w->oom = true;
+			return;
+		}
+		w->v = t;
+		w->cap = cap;
+	}
+	w->v[w->n++] = *r;
+}
+
+static int cmp_win(const void *a, const void *b)
+{
+	const struct fq_win_rec *x = a, *y = b;
+
+	if (x->start_ns != y->start_ns)
+		return x->start_ns < y->start_ns ? -1 : 1;
+	return memcmp(&x->key, &y->key, sizeof(x->key));
+}
+
+/* End every open window, in an order that does not depend on the hash
+ * map's (randomly seeded) iteration order. */
+static int flush_windows(struct rp *r, int conv_fd)
+{
+	struct winvec w = {};
+
+	fq_win_flush(conv_fd, 0, true, collect_win, &w);
+	if (w.oom) {
+		fq_err("no memory for the last windows of the capture");
+		free(w.v);
+		return -1;
+	}
+	qsort(w.v, w.n, sizeof(*w.v), cmp_win);
+	for (size_t i = 0; i < w.n; i++) {
+		r->st->win_records++;
+		r->o->on_win(r->o->win_ctx, &w.v[i]);
+	}
+	free(w.v);
+	return 0;
+}
+
+static void read_winctr(int fd, struct fq_replay_stats *st)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t (*v)[3];
+	__u32 k = 0;
+
+	if (ncpu <= 0)
+		return;
+	v = calloc(ncpu, sizeof(*v));
+	if (v && bpf_map_lookup_elem(fd, &k, v) == 0)
+		for (int c = 0; c < ncpu; c++) {
+			st->win_lost += v[c][1];
+			st->win_conv_full += v[c][2];
+		}
+	free(v);
+}
+
 /* ---- the file --------------------------------------------------------- */
 
 static struct flowqoe *load_skel(const struct fq_replay_opts *o, unsigned int max_flows)
