@@ -16,7 +16,7 @@ N=${1:-3}
 [ "$(id -u)" -eq 0 ] || { echo "skip bench/replay: needs root"; exit 0; }
 tmp=$(mktemp -d /tmp/fq-bench.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-venv=build/bench-venv
+venv=build/pycic-venv  # shared with tests/data/replay_pycic.sh
 if [ ! -x $venv/bin/cicflowmeter ]; then
 	# cicflowmeter 0.2.0 works with scapy 2.5 only (2.6+ changed the session API)
 	python3 -m venv $venv && $venv/bin/pip install -q cicflowmeter==0.2.0 scapy==2.5.0 >/dev/null 2>&1 ||
