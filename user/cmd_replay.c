@@ -246,7 +246,7 @@ int do_replay(int argc, char **argv)
 			return FQ_EXIT_FAIL;
 		o.win_ns = wopt.window_ns;
 		o.on_win = on_win;
-		o.on_tick = on_tick;
+		o.on_tick = wopt.model_path ? on_tick : NULL;
 		/* conversations closed within 1 s (or a tenth of the timeout) of
 		 * capture time after their timeout, as attach's expiry */
 		o.tick_ns = wopt.conv_timeout_ns / 10 < 1000000000ULL ? wopt.conv_timeout_ns / 10 : 1000000000ULL;
