@@ -81,7 +81,8 @@ int fq_bpffs_ensure(void);
 int fq_totals_read(int fd, struct fq_totals *out);
 json_t *fq_totals_json(const struct fq_totals *t);
 int fq_open_pinned(const char *ifname, const char *map);
-void fq_print_flow_table(FILE *out, struct fq_flow_rec *recs, long n, int top,
-			 const struct fq_totals *t, const char *ifname);
+/* the top flows by bytes of tab (those listed in idx, or all n if NULL) */
+void fq_print_flow_table(FILE *out, const struct fq_flowtab *tab, const uint32_t *idx, long n,
+			 int top, const struct fq_totals *t, const char *ifname);
 
 #endif

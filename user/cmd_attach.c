@@ -496,13 +496,74 @@ json_t *fq_totals_json(const struct fq_totals *t)
 	return o;
 }
 
-static int cmp_bytes_desc(const void *a, const void *b)
-{
-	const struct fq_flow_rec *x = a, *y = b;
-	__u64 bx = x->val.dir[0].bytes + x->val.dir[1].bytes;
-	__u64 by = y->val.dir[0].bytes + y->val.dir[1].bytes;
+/* A flow and its byte count, for ranking without moving the flows. */
+struct by_bytes {
+	uint64_t bytes;
+	uint32_t i;
+};
 
-	return bx < by ? 1 : bx > by ? -1 : 0;
+/* a before b: more bytes first, then table order (a stable ranking) */
+static bool ranks_before(const struct by_bytes *a, const struct by_bytes *b)
+{
+	return a->bytes != b->bytes ? a->bytes > b->bytes : a->i < b->i;
+}
+
+static int cmp_by_bytes(const void *a, const void *b)
+{
+	return ranks_before(a, b) ? -1 : ranks_before(b, a) ? 1 : 0;
+}
+
+/* keep h[0] the last of the heap's k entries (the one to replace) */
+static void sift_down(struct by_bytes *h, size_t k, size_t j)
+{
+	for (;;) {
+		size_t l = 2 * j + 1, m = j;
+		struct by_bytes t;
+
+		if (l < k && ranks_before(&h[m], &h[l]))
+			m = l;
+		if (l + 1 < k && ranks_before(&h[m], &h[l + 1]))
+			m = l + 1;
+		if (m == j)
+			return;
+		t = h[j];
+		h[j] = h[m];
+		h[m] = t;
+		j = m;
+	}
+}
+
+/*
+ * The top k of n flows by bytes, in order, into r (k entries): a heap of
+ * the best k so far, O(n log k), since the terminal shows a few dozen of
+ * possibly a million flows.  idx: the flows to rank (NULL: all n).
+ */
+static size_t top_by_bytes(const struct fq_flowtab *tab, const uint32_t *idx, long n, long k,
+			   struct by_bytes *r)
+{
+	size_t m = 0;
+
+	if (k > n)
+		k = n;
+	if (k <= 0)
+		return 0;
+	for (long j = 0; j < n; j++) {
+		uint32_t i = idx ? idx[j] : (uint32_t)j;
+		const struct fq_flow *f = &tab->vals[i];
+		struct by_bytes e = { f->dir[0].bytes + f->dir[1].bytes, i };
+
+		if (m < (size_t)k) {
+			r[m++] = e;
+			if (m == (size_t)k)
+				for (size_t p = k / 2; p-- > 0;)
+					sift_down(r, k, p);
+		} else if (ranks_before(&e, &r[0])) {
+			r[0] = e;
+			sift_down(r, k, 0);
+		}
+	}
+	qsort(r, m, sizeof(*r), cmp_by_bytes);
+	return m;
 }
 
 static const char *proto_name(int p, char *buf, size_t len)
@@ -517,22 +578,28 @@ static const char *proto_name(int p, char *buf, size_t len)
 	return buf;
 }
 
-void fq_print_flow_table(FILE *out, struct fq_flow_rec *recs, long n, int top,
-			 const struct fq_totals *t, const char *ifname)
+void fq_print_flow_table(FILE *out, const struct fq_flowtab *tab, const uint32_t *idx, long n,
+			 int top, const struct fq_totals *t, const char *ifname)
 {
 	char a[64], b[64], pb[8];
+	struct by_bytes *r = NULL;
+	size_t m = 0;
 
-	qsort(recs, n, sizeof(*recs), cmp_bytes_desc);
+	if (top > 0 && n > 0) {
+		r = malloc((size_t)(top < n ? top : n) * sizeof(*r));
+		if (r)
+			m = top_by_bytes(tab, idx, n, top, r);
+	}
 	fprintf(out, "\n%s: %ld flows, rx %llu pkts, tx %llu pkts, parse errors %llu, untracked %llu\n",
 		ifname, n, (unsigned long long)t->packets[0], (unsigned long long)t->packets[1],
 		(unsigned long long)t->parse_errors, (unsigned long long)t->untracked);
 	fprintf(out, "%-5s %-39s %-39s %10s %10s %12s %12s\n", "proto", "source", "destination",
 		"fwd_pkts", "bwd_pkts", "fwd_bytes", "bwd_bytes");
-	for (long i = 0; i < n && i < top; i++) {
+	for (size_t j = 0; j < m; j++) {
 		struct fq_flow_view v;
 		char s[80], d[80];
 
-		fq_flow_view(&recs[i], &v);
+		fq_flow_view_kv(&tab->keys[r[j].i], &tab->vals[r[j].i], &v);
 		fq_addr_str(v.src, v.family, a, sizeof(a));
 		fq_addr_str(v.dst, v.family, b, sizeof(b));
 		snprintf(s, sizeof(s), v.family == 6 ? "[%s]:%u" : "%s:%u", a, v.sport);
@@ -542,6 +609,7 @@ void fq_print_flow_table(FILE *out, struct fq_flow_rec *recs, long n, int top,
 			(unsigned long long)v.fwd->packets, (unsigned long long)v.bwd->packets,
 			(unsigned long long)v.fwd->bytes, (unsigned long long)v.bwd->bytes);
 	}
+	free(r);
 	fflush(out);
 }
 
@@ -576,26 +644,63 @@ static void emit_end(const struct fq_flow_rec *r, enum fq_end_reason why, int64_
  * the final value atomically, so no packet counted between read and delete
  * is lost), print.  `all` ends every flow (exit path).
  */
+/* The poll's reader and scratch, kept from one interval to the next. */
+static struct fq_flowtab poll_tab;
+static uint32_t *poll_live;          /* indices of the flows that stay */
+static struct fq_flow_rec *poll_recs; /* for on_poll, which takes records */
+static size_t poll_live_cap, poll_recs_cap;
+
+static void *reserve(void *p, size_t *cap, size_t n, size_t size)
+{
+	void *q;
+
+	if (n <= *cap)
+		return p;
+	q = realloc(p, n * size);
+	if (q)
+		*cap = n;
+	return q;
+}
+
+static void poll_free(void)
+{
+	fq_flowtab_free(&poll_tab);
+	free(poll_live);
+	free(poll_recs);
+	poll_live = NULL;
+	poll_recs = NULL;
+	poll_live_cap = poll_recs_cap = 0;
+}
+
 static int poll_once(struct fq_attach_ctx *ac, bool all)
 {
-	struct fq_flow_rec *recs = NULL;
+	struct fq_flowtab *tab = &poll_tab;
 	struct fq_totals t;
 	uint64_t now = fq_now_mono_ns();
 	long n, kept = 0;
+	uint32_t *live;
 
 	/* ethtool -K may change it at any time: follow within an interval */
 	if (ac->skel && ac->skel->bss)
 		ac->skel->bss->fq_gso_split = if_gso_in_software(ac->ifname);
-	n = fq_flowtab_read(ac->flows_fd, &recs);
+	n = tab->keys && tab->fd == ac->flows_fd ? 0 : fq_flowtab_open(tab, ac->flows_fd);
+	if (n == 0)
+		n = fq_flowtab_read(tab);
 	if (n < 0) {
 		fq_err("%s: reading the flow table: %s", ac->ifname, strerror((int)-n));
 		return (int)n;
 	}
+	live = reserve(poll_live, &poll_live_cap, n ? n : 1, sizeof(*live));
+	if (!live) {
+		fq_err("%s: reading the flow table: %s", ac->ifname, strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	poll_live = live;
 	for (long i = 0; i < n; i++) {
-		enum fq_end_reason why = all ? FQ_END_EXIT : fq_flow_expired(&recs[i].val, now, &ac->expiry);
+		enum fq_end_reason why = all ? FQ_END_EXIT : fq_flow_expired(&tab->vals[i], now, &ac->expiry);
 
 		if (why != FQ_END_NONE) {
-			struct fq_flow_rec fin = recs[i];
+			struct fq_flow_rec fin = { .key = tab->keys[i] };
 
 			if (bpf_map_lookup_and_delete_elem(ac->flows_fd, &fin.key, &fin.val) == 0) {
 				ac->ended++;
@@ -605,11 +710,24 @@ static int poll_once(struct fq_attach_ctx *ac, bool all)
 			}
 			continue;
 		}
-		recs[kept++] = recs[i];
+		live[kept++] = i;
 	}
 	fq_totals_read(ac->totals_fd, &t);
-	if (ac->on_poll)
-		ac->on_poll(ac, recs, kept, &t);
+	if (ac->on_poll) {
+		struct fq_flow_rec *recs = reserve(poll_recs, &poll_recs_cap, kept ? kept : 1,
+						   sizeof(*recs));
+
+		if (recs) {
+			poll_recs = recs;
+			for (long j = 0; j < kept; j++) {
+				recs[j].key = tab->keys[live[j]];
+				recs[j].val = tab->vals[live[j]];
+			}
+			ac->on_poll(ac, recs, kept, &t);
+		} else {
+			fq_warn("%s: no memory for this interval's flow records", ac->ifname);
+		}
+	}
 	if (!all && !ac->quiet) {
 		if (ac->json) {
 			json_t *o = json_object(), *arr = json_array();
@@ -618,18 +736,21 @@ static int poll_once(struct fq_attach_ctx *ac, bool all)
 			json_object_set_new(o, "iface", json_string(ac->ifname));
 			json_object_set_new(o, "time", json_real((double)(now + ac->epoch_off) / 1e9));
 			json_object_set_new(o, "totals", fq_totals_json(&t));
-			for (long i = 0; i < kept; i++)
-				json_array_append_new(arr, fq_flow_json(&recs[i], ac->epoch_off, false));
+			for (long j = 0; j < kept; j++)
+				json_array_append_new(arr, fq_flow_json_kv(&tab->keys[live[j]],
+									   &tab->vals[live[j]],
+									   ac->epoch_off, false));
 			json_object_set_new(o, "flows", arr);
 			json_dumpf(o, stdout, JSON_COMPACT);
 			fputc('\n', stdout);
 			fflush(stdout);
 			json_decref(o);
 		} else {
-			fq_print_flow_table(stdout, recs, kept, ac->top, &t, ac->ifname);
+			fq_print_flow_table(stdout, tab, live, kept, ac->top, &t, ac->ifname);
 		}
 	}
-	free(recs);
+	if (all)
+		poll_free(); /* the exit path: nothing is read after it */
 	return 0;
 }
 
@@ -1086,7 +1207,7 @@ int do_flows(int argc, char **argv)
 {
 	bool json = fq_json;
 	const char *ifname = NULL;
-	struct fq_flow_rec *recs;
+	struct fq_flowtab tab;
 	struct fq_totals t = {};
 	int fd, tfd;
 	long n;
@@ -1112,10 +1233,11 @@ int do_flows(int argc, char **argv)
 	fd = fq_open_pinned(ifname, FQ_MAP_FLOWS);
 	if (fd < 0)
 		return FQ_EXIT_FAIL;
-	n = fq_flowtab_read(fd, &recs);
+	n = fq_flowtab_read_fd(&tab, fd);
 	close(fd);
 	if (n < 0) {
 		fq_err("%s: reading flows: %s", ifname, strerror((int)-n));
+		fq_flowtab_free(&tab);
 		return FQ_EXIT_FAIL;
 	}
 	tfd = open_pinned(ifname, FQ_MAP_TOTALS, true);
@@ -1128,14 +1250,14 @@ int do_flows(int argc, char **argv)
 		int64_t off = fq_mono_to_epoch_offset();
 
 		for (long i = 0; i < n; i++)
-			json_array_append_new(arr, fq_flow_json(&recs[i], off, true));
+			json_array_append_new(arr, fq_flow_json_kv(&tab.keys[i], &tab.vals[i], off, true));
 		json_dumpf(arr, stdout, JSON_COMPACT);
 		fputc('\n', stdout);
 		json_decref(arr);
 	} else {
-		fq_print_flow_table(stdout, recs, n, n, &t, ifname);
+		fq_print_flow_table(stdout, &tab, NULL, n, n, &t, ifname);
 	}
-	free(recs);
+	fq_flowtab_free(&tab);
 	return FQ_EXIT_OK;
 }
 
@@ -1231,13 +1353,12 @@ int do_status(int argc, char **argv)
 		json_object_set_new(o, "pins", maps);
 		fd = open_pinned(de->d_name, FQ_MAP_FLOWS, true);
 		if (fd >= 0) {
-			struct fq_flow_rec *recs;
+			struct fq_flowtab tab;
 
 			if (bpf_obj_get_info_by_fd(fd, &mi, &mlen) == 0)
 				json_object_set_new(o, "max_flows", json_integer(mi.max_entries));
-			nflows = fq_flowtab_read(fd, &recs);
-			if (nflows >= 0)
-				free(recs);
+			nflows = fq_flowtab_read_fd(&tab, fd);
+			fq_flowtab_free(&tab);
 			json_object_set_new(o, "flows", json_integer(nflows));
 			close(fd);
 		}

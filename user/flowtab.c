@@ -7,118 +7,156 @@
 #include "common.h"
 #include "flowtab.h"
 
-#define BATCH 4096
-
-static long read_slow(int fd, struct fq_flow_rec **recs)
+/* Room for at least n flows; what was read stays. */
+static int grow(struct fq_flowtab *t, size_t need)
 {
-	struct fq_flow_key k, next;
-	struct fq_flow_rec *out = NULL;
-	size_t n = 0, cap = 0;
+	size_t cap = t->cap ? t->cap : 1024;
+	struct fq_flow_key *k;
+	struct fq_flow *v;
+
+	while (cap < need)
+		cap *= 2;
+	if (cap == t->cap)
+		return 0;
+	k = realloc(t->keys, cap * sizeof(*k));
+	if (!k)
+		return -ENOMEM;
+	t->keys = k;
+	v = realloc(t->vals, cap * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	t->vals = v;
+	t->cap = cap;
+	return 0;
+}
+
+static long read_slow(struct fq_flowtab *t)
+{
+	struct fq_flow_key k;
 	void *prev = NULL;
+	size_t n = 0;
 
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		if (n == cap) {
-			struct fq_flow_rec *t;
-
-			cap = cap ? cap * 2 : 1024;
-			t = realloc(out, cap * sizeof(*out));
-			if (!t) {
-				free(out);
-				return -ENOMEM;
-			}
-			out = t;
-		}
-		if (bpf_map_lookup_elem(fd, &next, &out[n].val) == 0) {
-			out[n].key = next;
-			n++;
-		}
-		k = next;
+	while (bpf_map_get_next_key(t->fd, prev, &t->keys[n]) == 0) {
+		k = t->keys[n];
 		prev = &k;
+		if (bpf_map_lookup_elem(t->fd, &k, &t->vals[n]))
+			continue; /* deleted since: skip it */
+		if (++n == t->cap && grow(t, n + 1))
+			return -ENOMEM;
 	}
-	*recs = out;
 	return n;
 }
 
-long fq_flowtab_read(int fd, struct fq_flow_rec **recs)
+int fq_flowtab_open(struct fq_flowtab *t, int fd)
 {
 	struct bpf_map_info info = {};
 	__u32 info_len = sizeof(info);
-	struct fq_flow_key *keys = NULL;
-	struct fq_flow *vals = NULL;
-	struct fq_flow_rec *out = NULL;
-	size_t n = 0, cap;
-	__u64 batch = 0;
-	void *in = NULL;
-	long ret;
 
-	*recs = NULL;
+	memset(t, 0, sizeof(*t));
+	t->fd = fd;
 	if (bpf_obj_get_info_by_fd(fd, &info, &info_len))
 		return -errno;
 	if (info.key_size != sizeof(struct fq_flow_key) ||
 	    info.value_size != sizeof(struct fq_flow))
 		return -EPROTO; /* a flowqoe of another version pinned this map */
-	cap = info.max_entries;
-	out = malloc((cap ? cap : 1) * sizeof(*out));
-	keys = malloc(BATCH * sizeof(*keys));
-	vals = malloc(BATCH * sizeof(*vals));
-	if (!out || !keys || !vals) {
-		ret = -ENOMEM;
-		goto fail;
-	}
+	/* the whole table in one batch call; arrays allocated, not touched:
+	 * the first read faults in only what it fills */
+	return grow(t, info.max_entries ? info.max_entries : 1);
+}
+
+/*
+ * Each call asks for all the room left (t->batch = 0), so the usual read is
+ * one syscall.  Why the room can run out: flows deleted and re-created
+ * during the walk may be met twice, so a read may return more than
+ * max_entries; the kernel also refuses (ENOSPC) a batch smaller than the
+ * hash bucket it stands at.  Either way: grow and go on from that bucket.
+ */
+long fq_flowtab_read(struct fq_flowtab *t)
+{
+	__u64 batch = 0;
+	void *in = NULL;
+	size_t n = 0;
+
+	t->n = 0;
+	if (!t->keys)
+		return -EINVAL; /* fq_flowtab_open failed or was not called */
+	if (t->slow)
+		goto slow;
 	for (;;) {
-		__u32 count = BATCH;
+		__u32 count = t->cap - n;
 		int err;
 
-		err = bpf_map_lookup_batch(fd, in, &batch, keys, vals, &count, NULL);
-		if (err && errno != ENOENT) {
-			if ((errno == EINVAL || errno == ENOTSUP || errno == 524 /* ENOTSUPP */) && n == 0) {
-				free(keys);
-				free(vals);
-				free(out);
-				return read_slow(fd, recs);
-			}
-			ret = -errno;
-			goto fail;
+		if (t->batch && count > t->batch)
+			count = t->batch;
+		err = bpf_map_lookup_batch(t->fd, in, &batch, &t->keys[n], &t->vals[n], &count, NULL);
+		if (err && (errno == EINVAL || errno == ENOTSUP || errno == 524 /* ENOTSUPP */) &&
+		    n == 0 && !in) {
+			t->slow = true;
+			goto slow;
 		}
-		for (__u32 i = 0; i < count && n < cap; i++, n++) {
-			out[n].key = keys[i];
-			out[n].val = vals[i];
-		}
-		if (err) /* ENOENT: done */
+		n += count;
+		if (err && errno == ENOENT) /* done */
 			break;
+		if (err && errno != ENOSPC)
+			return -errno;
+		if (err && t->batch && t->batch < t->cap - n)
+			t->batch *= 2; /* a bucket bigger than the batch */
+		else if ((n == t->cap || err) && grow(t, t->cap + 1))
+			return -ENOMEM;
 		in = &batch;
 	}
-	free(keys);
-	free(vals);
-	*recs = out;
+	t->n = n;
 	return n;
-fail:
-	free(keys);
-	free(vals);
-	free(out);
-	return ret;
+slow: {
+		long r = read_slow(t);
+
+		t->n = r < 0 ? 0 : r;
+		return r;
+	}
+}
+
+void fq_flowtab_free(struct fq_flowtab *t)
+{
+	free(t->keys);
+	free(t->vals);
+	t->keys = NULL;
+	t->vals = NULL;
+	t->cap = 0;
+	t->n = 0;
+}
+
+long fq_flowtab_read_fd(struct fq_flowtab *t, int fd)
+{
+	int err = fq_flowtab_open(t, fd);
+
+	return err ? err : fq_flowtab_read(t);
+}
+
+void fq_flow_view_kv(const struct fq_flow_key *k, const struct fq_flow *f, struct fq_flow_view *v)
+{
+	int init = f->initiator & 1;
+
+	v->family = k->family;
+	v->proto = k->proto;
+	v->f = f;
+	if (init == FQ_DIR_LO_HI) {
+		memcpy(v->src, k->addr_lo, 16);
+		memcpy(v->dst, k->addr_hi, 16);
+		v->sport = k->port_lo;
+		v->dport = k->port_hi;
+	} else {
+		memcpy(v->src, k->addr_hi, 16);
+		memcpy(v->dst, k->addr_lo, 16);
+		v->sport = k->port_hi;
+		v->dport = k->port_lo;
+	}
+	v->fwd = &f->dir[init];
+	v->bwd = &f->dir[!init];
 }
 
 void fq_flow_view(const struct fq_flow_rec *r, struct fq_flow_view *v)
 {
-	int init = r->val.initiator & 1;
-
-	v->family = r->key.family;
-	v->proto = r->key.proto;
-	v->f = &r->val;
-	if (init == FQ_DIR_LO_HI) {
-		memcpy(v->src, r->key.addr_lo, 16);
-		memcpy(v->dst, r->key.addr_hi, 16);
-		v->sport = r->key.port_lo;
-		v->dport = r->key.port_hi;
-	} else {
-		memcpy(v->src, r->key.addr_hi, 16);
-		memcpy(v->dst, r->key.addr_lo, 16);
-		v->sport = r->key.port_hi;
-		v->dport = r->key.port_lo;
-	}
-	v->fwd = &r->val.dir[init];
-	v->bwd = &r->val.dir[!init];
+	fq_flow_view_kv(&r->key, &r->val, v);
 }
 
 double fq_dir_size_mean(const struct fq_dir_stats *d)
@@ -236,14 +274,14 @@ static json_t *dir_json(const struct fq_dir_stats *d, int64_t off, bool full)
 	return o;
 }
 
-json_t *fq_flow_json(const struct fq_flow_rec *r, int64_t off, bool full)
+json_t *fq_flow_json_kv(const struct fq_flow_key *k, const struct fq_flow *f, int64_t off, bool full)
 {
 	struct fq_flow_view v;
 	char a[64];
 	json_t *o = json_object();
-	uint64_t last = fq_flow_last_ns(&r->val);
+	uint64_t last = fq_flow_last_ns(f);
 
-	fq_flow_view(r, &v);
+	fq_flow_view_kv(k, f, &v);
 	json_object_set_new(o, "proto", json_integer(v.proto));
 	json_object_set_new(o, "family", json_integer(v.family));
 	fq_addr_str(v.src, v.family, a, sizeof(a));
@@ -252,19 +290,24 @@ json_t *fq_flow_json(const struct fq_flow_rec *r, int64_t off, bool full)
 	fq_addr_str(v.dst, v.family, a, sizeof(a));
 	json_object_set_new(o, "dst", json_string(a));
 	json_object_set_new(o, "dport", json_integer(v.dport));
-	if (r->key.vlan)
-		json_object_set_new(o, "vlan", json_integer(r->key.vlan));
+	if (k->vlan)
+		json_object_set_new(o, "vlan", json_integer(k->vlan));
 	json_object_set_new(o, "fwd_packets", json_integer(v.fwd->packets));
 	json_object_set_new(o, "bwd_packets", json_integer(v.bwd->packets));
 	json_object_set_new(o, "fwd_bytes", json_integer(v.fwd->bytes));
 	json_object_set_new(o, "bwd_bytes", json_integer(v.bwd->bytes));
-	json_object_set_new(o, "first_seen", epoch_json(r->val.first_ns, off));
+	json_object_set_new(o, "first_seen", epoch_json(f->first_ns, off));
 	json_object_set_new(o, "last_seen", epoch_json(last, off));
-	json_object_set_new(o, "first_seen_ns", json_integer((int64_t)r->val.first_ns + off));
+	json_object_set_new(o, "first_seen_ns", json_integer((int64_t)f->first_ns + off));
 	json_object_set_new(o, "last_seen_ns", json_integer((int64_t)last + off));
 	json_object_set_new(o, "fwd", dir_json(v.fwd, off, full));
 	json_object_set_new(o, "bwd", dir_json(v.bwd, off, full));
-	if (r->val.frags)
-		json_object_set_new(o, "fragments", json_integer(r->val.frags));
+	if (f->frags)
+		json_object_set_new(o, "fragments", json_integer(f->frags));
 	return o;
+}
+
+json_t *fq_flow_json(const struct fq_flow_rec *r, int64_t off, bool full)
+{
+	return fq_flow_json_kv(&r->key, &r->val, off, full);
 }

@@ -753,15 +753,16 @@ static char *do_params_set(struct fq_exporter *x, const struct req *rq, int *cod
 	return json_str(params_json(x), len);
 }
 
-static int cmp_flow_bytes(const void *a, const void *b)
+static int cmp_flow_bytes(const void *a, const void *b, void *arg)
 {
-	const struct fq_flow_rec *x = a, *y = b;
-	uint64_t bx = x->val.dir[0].bytes + x->val.dir[1].bytes;
-	uint64_t by = y->val.dir[0].bytes + y->val.dir[1].bytes;
+	const struct fq_flowtab *t = arg;
+	uint32_t i = *(const uint32_t *)a, j = *(const uint32_t *)b;
+	uint64_t bx = t->vals[i].dir[0].bytes + t->vals[i].dir[1].bytes;
+	uint64_t by = t->vals[j].dir[0].bytes + t->vals[j].dir[1].bytes;
 
 	if (bx != by)
 		return bx < by ? 1 : -1;
-	return memcmp(&x->key, &y->key, sizeof(x->key));
+	return memcmp(&t->keys[i], &t->keys[j], sizeof(t->keys[i]));
 }
 
 /* /api/v1/flows: reads the map itself, without the lock (map reads are
@@ -770,7 +771,8 @@ static char *api_flows(struct fq_exporter *x, struct MHD_Connection *c, int *cod
 {
 	const char *ls = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
 	double lim = 1000;
-	struct fq_flow_rec *recs;
+	struct fq_flowtab tab;
+	uint32_t *idx;
 	json_t *o, *arr;
 	long n;
 
@@ -781,16 +783,22 @@ static char *api_flows(struct fq_exporter *x, struct MHD_Connection *c, int *cod
 		*code = MHD_HTTP_SERVICE_UNAVAILABLE;
 		return err_body("no flow table%s", NULL, len);
 	}
-	n = fq_flowtab_read(x->flows_fd, &recs);
-	if (n < 0) {
+	n = fq_flowtab_read_fd(&tab, x->flows_fd);
+	idx = n < 0 ? NULL : malloc((n ? n : 1) * sizeof(*idx));
+	if (!idx) {
+		fq_flowtab_free(&tab);
 		*code = MHD_HTTP_INTERNAL_SERVER_ERROR;
-		return err_body("reading the flow table: %s", strerror((int)-n), len);
+		return err_body("reading the flow table: %s", strerror(n < 0 ? (int)-n : ENOMEM), len);
 	}
-	qsort(recs, n, sizeof(*recs), cmp_flow_bytes);
+	for (long i = 0; i < n; i++)
+		idx[i] = i;
+	qsort_r(idx, n, sizeof(*idx), cmp_flow_bytes, &tab);
 	arr = json_array();
 	for (long i = 0; i < n && i < (long)lim; i++)
-		json_array_append_new(arr, fq_flow_json(&recs[i], x->epoch_off_s * 1000000000LL, true));
-	free(recs);
+		json_array_append_new(arr, fq_flow_json_kv(&tab.keys[idx[i]], &tab.vals[idx[i]],
+							   x->epoch_off_s * 1000000000LL, true));
+	free(idx);
+	fq_flowtab_free(&tab);
 	o = json_pack("{s:s,s:I,s:o}", "iface", x->ifname, "flows_total", (json_int_t)n, "flows", arr);
 	*code = MHD_HTTP_OK;
 	return json_str(o, len);
