@@ -507,47 +507,6 @@ static long read_walk(int fd, struct fq_flow_key *keys, struct fq_flow *vals, ui
 	return n;
 }
 
-/* The reader before the fq_flowtab handle (fresh records each call, batch
- * of 4096 into scratch arrays, copied into key+value records), for one
- * before/after run. */
-static long read_old(int fd, struct fq_flow_rec **recs)
-{
-	enum { BATCH = 4096 };
-	struct bpf_map_info info = {};
-	__u32 info_len = sizeof(info);
-	struct fq_flow_key *keys;
-	struct fq_flow *vals;
-	struct fq_flow_rec *out;
-	size_t n = 0, cap;
-	__u64 batch = 0;
-	void *in = NULL;
-
-	if (bpf_obj_get_info_by_fd(fd, &info, &info_len))
-		return -errno;
-	cap = info.max_entries;
-	out = malloc(cap * sizeof(*out));
-	keys = malloc(BATCH * sizeof(*keys));
-	vals = malloc(BATCH * sizeof(*vals));
-	for (;;) {
-		__u32 count = BATCH;
-		int err = bpf_map_lookup_batch(fd, in, &batch, keys, vals, &count, NULL);
-
-		if (err && errno != ENOENT)
-			break;
-		for (__u32 i = 0; i < count && n < cap; i++, n++) {
-			out[n].key = keys[i];
-			out[n].val = vals[i];
-		}
-		if (err)
-			break;
-		in = &batch;
-	}
-	free(keys);
-	free(vals);
-	*recs = out;
-	return n;
-}
-
 /*
  * The kernel's share: BPF_MAP_LOOKUP_BATCH alone into arrays allocated and
  * touched beforehand, so no page fault or copy of ours is timed.  What the
@@ -611,11 +570,11 @@ static int bench_read(void)
 
 	printf("\nflow table read, hash map shaped like fq_flows (key %zu bytes, value %zu bytes)\n",
 	       sizeof(struct fq_flow_key), sizeof(struct fq_flow));
-	printf("%-8s %-11s %-11s %-12s %-14s %-14s %-15s %-20s %s\n", "flows", "max_entries",
-	       "read, cold", "read, steady", "goal (steady)", "old reader", "batch, kernel",
+	printf("%-8s %-11s %-11s %-12s %-14s %-15s %-20s %s\n", "flows", "max_entries",
+	       "read, cold", "read, steady", "goal (steady)", "batch, kernel",
 	       "get_next_key+lookup", "walk/steady");
 	for (size_t s = 0; s < sizeof(sz) / sizeof(sz[0]); s++) {
-		double c[8], b[8], o[8], w[8], f[8], cm, bm, om, wm, fm, bs[3];
+		double c[8], b[8], w[8], f[8], cm, bm, wm, fm, bs[3];
 		struct fq_flow_key *keys;
 		struct fq_flow *vals;
 		struct fq_flowtab tab;
@@ -668,15 +627,6 @@ static int bench_read(void)
 			     check_flows(tab.keys, tab.vals, tab.n, sz[s].flows);
 			fq_flowtab_free(&tab);
 		}
-		for (int i = 0; i < sz[s].batch_runs; i++) {
-			struct fq_flow_rec *recs = NULL;
-			double t0 = now_s();
-			long n = read_old(fd, &recs);
-
-			o[i] = (now_s() - t0) * 1e3;
-			ok = ok && n == sz[s].flows;
-			free(recs);
-		}
 		for (int i = 0; i < sz[s].batch_runs; i++)
 			f[i] = read_batch_floor(fd, sz[s].max_entries, sz[s].flows, &ok);
 		keys = malloc((size_t)sz[s].max_entries * sizeof(*keys));
@@ -693,12 +643,11 @@ static int bench_read(void)
 		close(fd);
 		cm = median(c, sz[s].batch_runs);
 		bm = bs[2];
-		om = median(o, sz[s].batch_runs);
 		wm = median(w, sz[s].walk_runs);
 		fm = median(f, sz[s].batch_runs);
-		printf("%-8u %-11u %8.1f ms %9.1f ms  <%3.0f ms %-6s %8.1f ms %11.1f ms %17.1f ms %9.1fx\n",
+		printf("%-8u %-11u %8.1f ms %9.1f ms  <%3.0f ms %-6s %9.1f ms %17.1f ms %9.1fx\n",
 		       sz[s].flows, sz[s].max_entries, cm, bm, sz[s].goal_ms, verdict(bm, sz[s].goal_ms),
-		       om, fm, wm, wm / bm);
+		       fm, wm, wm / bm);
 		printf("         steady by batch size: 256 %.1f ms, 4096 %.1f ms, whole table %.1f ms\n",
 		       bs[0], bs[1], bs[2]);
 		if (!ok) {
@@ -710,11 +659,12 @@ static int bench_read(void)
 	printf("  read: user/flowtab.c (struct fq_flowtab), BPF_MAP_LOOKUP_BATCH straight into its\n"
 	       "  key and value arrays; cold: a new reader (open + read: allocation, page faults);\n"
 	       "  steady: one reader reused, as attach reads every interval -- the goal is checked\n"
-	       "  against steady; old reader: the pre-handle fq_flowtab_read (fresh records, copy);\n"
-	       "  batch, kernel: batches of 4096 into arrays allocated and touched beforehand (the\n"
-	       "  kernel's share); medians of %d / %d runs, the walk %d / %d; every read is\n"
-	       "  checked: each flow exactly once, with its own value (also, untimed, the\n"
-	       "  get_next_key fallback and a reader grown from 1024 flows)\n",
+	       "  against steady (by batch size: flows asked per BPF_MAP_LOOKUP_BATCH call; whole\n"
+	       "  table = one call, what the reader does); batch, kernel: batches of 4096 into\n"
+	       "  arrays malloc'ed and touched beforehand (the kernel's share); medians of %d / %d\n"
+	       "  runs, the walk %d / %d; every read is checked: each flow exactly once, with its\n"
+	       "  own value (also, untimed, the get_next_key fallback and a reader grown from\n"
+	       "  1024 flows)\n",
 	       sz[0].batch_runs, sz[1].batch_runs, sz[0].walk_runs, sz[1].walk_runs);
 
 	printf("\nfq_flows memory (kernel memlock, as `bpftool map show` prints; hash maps preallocate)\n");
