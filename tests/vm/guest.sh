@@ -59,8 +59,12 @@ report() {
 	fi
 }
 
+# FQ_VM_TESTS: space-separated patterns; a suite runs if its name has one
 selected() {
-	[ -z "${FQ_VM_TESTS:-}" ] || [[ "$1" == *${FQ_VM_TESTS}* ]]
+	local p
+	[ -z "${FQ_VM_TESTS:-}" ] && return 0
+	for p in $FQ_VM_TESTS; do [[ "$1" == *"$p"* ]] && return 0; done
+	return 1
 }
 
 # What a suite could leave behind in the guest: pins, namespaces, links.

@@ -11,7 +11,7 @@
 # Settings (environment):
 #   FQ_VM_KERNELS   labels to boot (default: every line of tests/vm/matrix)
 #   FQ_VM_TIERS     guest tiers, in order (default: verifier progrun net)
-#   FQ_VM_TESTS     run only the suites whose name contains this
+#   FQ_VM_TESTS     run only the suites whose name contains one of these words
 #   FQ_VM_TIMEOUT   seconds per boot at most, boot included (default: each
 #                   kernel still to boot gets an equal share of the budget)
 #   FQ_VM_SUITE_TIMEOUT  seconds per suite inside the guest (default 600)
