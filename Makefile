@@ -119,11 +119,11 @@ $(BUILD)/bench/%.tmp.o: bench/%.bpf.c bpf/flowqoe.bpf.c $(BPF_HDRS) $(VMLINUX)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 $(BUILD)/bench/%.skel.h: $(BUILD)/bench/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name bench_$* > $@.tmp && mv $@.tmp $@
-$(BUILD)/bench/datapath: bench/datapath.c $(BUILD)/bench/empty.skel.h \
+$(BUILD)/bench/datapath: bench/datapath.c bench/bench.h $(BUILD)/bench/empty.skel.h \
 		$(BUILD)/bench/flowbench.skel.h $(BUILD)/libflowqoe.a
 	$(CC) $(CFLAGS) -I$(BUILD)/bench -o $@ $< $(BUILD)/libflowqoe.a $(LDLIBS)
 bench: $(BUILD)/bench/datapath
-$(BUILD)/bench/windows: bench/windows.c $(BUILD)/bench/flowbench.skel.h $(BUILD)/bench/winrb.skel.h \
+$(BUILD)/bench/windows: bench/windows.c bench/bench.h $(BUILD)/bench/flowbench.skel.h $(BUILD)/bench/winrb.skel.h \
 		$(BUILD)/libflowqoe.a
 	$(CC) $(CFLAGS) -I$(BUILD)/bench -o $@ $< $(BUILD)/libflowqoe.a $(LDLIBS)
 bench: $(BUILD)/bench/windows
@@ -156,10 +156,13 @@ FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 FUZZ_DEPS_fuzz_model := user/model.c
 $(BUILD)/fuzz/fuzz_model: user/model.c
+FUZZ_DEPS_fuzz_pcap := user/pcapframe.c
+FUZZ_LIBS_fuzz_pcap := -lpcap
+$(BUILD)/fuzz/fuzz_pcap: user/pcapframe.c
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(USER_HDRS)
 	@mkdir -p $(dir $@)
 	$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-		-std=gnu11 -D_GNU_SOURCE -Iuser -Ibpf -I$(BUILD) -o $@ $< $(FUZZ_DEPS_$*) -lm
+		-std=gnu11 -D_GNU_SOURCE -Iuser -Ibpf -I$(BUILD) -o $@ $< $(FUZZ_DEPS_$*) $(FUZZ_LIBS_$*) -lm
 fuzz: $(FUZZ_BINS)
 	@for b in $(FUZZ_BINS); do n=$$(basename $$b); c=$(BUILD)/fuzz/corpus/$$n; \
 		mkdir -p $$c; d=; [ -f tests/fuzz/$$n.dict ] && d=-dict=$(CURDIR)/tests/fuzz/$$n.dict; \
