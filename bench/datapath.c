@@ -41,6 +41,7 @@
 #include "flowqoe.skel.h"
 #include "empty.skel.h"
 #include "flowbench.skel.h"
+#include "bench.h"
 
 #define FRAME_LEN 64
 #define HOT_REPEAT 1000000
@@ -58,36 +59,6 @@ static uint64_t xorshift(void)
 	rng ^= rng >> 7;
 	rng ^= rng << 17;
 	return rng;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* 64-byte Ethernet/IPv4/TCP frame: 20-byte TCP header (ACK) + 10 bytes of
- * payload, 10.0.0.0 -> 192.168.0.1, 40000 -> 443. */
-static void build_frame(uint8_t *f)
-{
-	uint16_t iplen = FRAME_LEN - 14;
-
-	memset(f, 0, FRAME_LEN);
-	memcpy(f, "\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01\x08\x00", 14);
-	f[14] = 0x45;
-	f[16] = iplen >> 8;
-	f[17] = iplen & 0xff;
-	f[22] = 64;  /* TTL */
-	f[23] = 6;   /* TCP */
-	memcpy(f + 26, "\x0a\x00\x00\x00\xc0\xa8\x00\x01", 8);
-	f[34] = 40000 >> 8;
-	f[35] = 40000 & 0xff;
-	f[36] = 443 >> 8;
-	f[37] = 443 & 0xff;
-	f[46] = 5 << 4; /* data offset */
-	f[47] = 0x10;   /* ACK */
 }
 
 static uint8_t frame[FRAME_LEN];
@@ -240,7 +211,7 @@ static int bench_prog(void)
 	snprintf(tname, sizeof(tname), "%uk flows, trains of %d", nflows / 1000, TRAIN);
 	rnd.name = rname;
 	trn.name = tname;
-	build_frame(frame);
+	bench_frame(frame, FRAME_LEN, IPPROTO_TCP, 443);
 
 	em = bench_empty__open_and_load();
 	fq = flowqoe__open();

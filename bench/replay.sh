@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # Replay throughput and memory, side by side in the same run on the same
 # files: flowqoe replay (BPF_PROG_RUN per packet), the Python cicflowmeter
-# (PyPI, in build/bench-venv), ndpiReader and `tshark -z conv,tcp`.
+# (PyPI 0.2.0, in build/pycic-venv), ndpiReader and `tshark -z conv,tcp`.
 #   bench/replay.sh [N]   the N largest captures in $FQ_DATA (default 3)
 # Wall time and peak RSS from /usr/bin/time -v; pps = packets / wall time.
 # flowqoe's RSS leaves out its BPF maps (kernel memory, allocated as flows

@@ -45,6 +45,7 @@
 #include "winpipe.h"
 #include "flowbench.skel.h"
 #include "winrb.skel.h"
+#include "bench.h"
 
 #define FRAME_LEN 64
 #define NCONV 4096
@@ -79,34 +80,6 @@ static struct {
 	struct fq_clf *clf; /* NULL: rb-only */
 } run;
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* 64-byte Ethernet/IPv4/UDP frame 10.0.0.0 -> 192.168.0.1 (the source is
- * rewritten per run from bench_seq). */
-static void build_frame(uint8_t *f)
-{
-	uint16_t iplen = FRAME_LEN - 14;
-
-	memset(f, 0, FRAME_LEN);
-	memcpy(f, "\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01\x08\x00", 14);
-	f[14] = 0x45;
-	f[16] = iplen >> 8;
-	f[17] = iplen & 0xff;
-	f[22] = 64;
-	f[23] = 17;
-	memcpy(f + 26, "\x0a\x00\x00\x00\xc0\xa8\x00\x01", 8);
-	f[34] = 40000 >> 8;
-	f[35] = 40000 & 0xff;
-	f[36] = 3074 >> 8;
-	f[37] = 3074 & 0xff;
-	f[39] = iplen - 20; /* UDP length */
-}
 
 static int prog_run(const struct producer *p, uint32_t repeat)
 {
@@ -350,7 +323,7 @@ int main(int argc, char **argv)
 		names[nmodels++] = strrchr(argv[optind], '/') ? strrchr(argv[optind], '/') + 1 : argv[optind];
 	}
 
-	build_frame(frame);
+	bench_frame(frame, FRAME_LEN, IPPROTO_UDP, 3074);
 	fb = bench_flowbench__open();
 	if (!fb) {
 		fprintf(stderr, "windows: opening the BPF object: %s\n", strerror(errno));
