@@ -15,7 +15,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 require cleanup "$PY"
 
-net_setup_v4 || { not_ok "cleanup/setup: cannot create namespaces and veth"; exit 1; }
+net_setup v4 || { not_ok "cleanup/setup: cannot create namespaces and veth"; exit 1; }
 PIN=/sys/fs/bpf/flowqoe/$IF_A
 STATE=/run/flowqoe/$IF_A.state
 

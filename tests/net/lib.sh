@@ -102,15 +102,23 @@ trap 'exit 143' TERM
 trap 'exit 129' HUP
 trap 'exit 141' PIPE
 
-# Two namespaces, one veth pair, static neighbours.
+# net_setup [v4]: two namespaces, one veth pair, static neighbours.
+# With v4, IPv6 is off in both namespaces before the veth exists, so the
+# link carries no ND, MLD or router solicitation at all (and ARP is
+# static): only what a test sends crosses it, from the first moment, with
+# no wait for link-up chatter to pass.
 net_setup() {
+	local v4=${1:-} ns mac_a mac_b
 	ip netns add "$NS_A" || return 1
 	ip netns add "$NS_B" || return 1
-	local ns mac_a mac_b
 	for ns in "$NS_A" "$NS_B"; do
 		ip -n "$ns" link set lo up
+		if [ "$v4" = v4 ]; then
+			ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+				net.ipv6.conf.default.disable_ipv6=1 >/dev/null || return 1
+			continue
+		fi
 		# no router solicitations or autoconf noise on the test link
-		# (set before the veth exists: "default" is copied at creation)
 		# (set before the veth exists: "default" is copied at creation);
 		# no DAD and 10 ms between the unsolicited MLD reports of link-up,
 		# so the link falls silent within a fraction of a second
@@ -123,42 +131,21 @@ net_setup() {
 	ip link add name "$IF_A" netns "$NS_A" type veth peer name "$IF_B" netns "$NS_B" || return 1
 	ip -n "$NS_A" addr add $IP_A/24 dev "$IF_A"
 	ip -n "$NS_B" addr add $IP_B/24 dev "$IF_B"
-	ip -n "$NS_A" addr add $IP6_A/64 dev "$IF_A" nodad
-	ip -n "$NS_B" addr add $IP6_B/64 dev "$IF_B" nodad
+	if [ "$v4" != v4 ]; then
+		ip -n "$NS_A" addr add $IP6_A/64 dev "$IF_A" nodad
+		ip -n "$NS_B" addr add $IP6_B/64 dev "$IF_B" nodad
+	fi
 	ip -n "$NS_A" link set "$IF_A" up
 	ip -n "$NS_B" link set "$IF_B" up
 	mac_a=$(ip -n "$NS_A" -br link show dev "$IF_A" | awk '{print $3}')
 	mac_b=$(ip -n "$NS_B" -br link show dev "$IF_B" | awk '{print $3}')
 	ip -n "$NS_A" neigh replace $IP_B lladdr "$mac_b" dev "$IF_A" nud permanent
 	ip -n "$NS_B" neigh replace $IP_A lladdr "$mac_a" dev "$IF_B" nud permanent
+	[ "$v4" = v4 ] && return 0
 	ip -n "$NS_A" -6 neigh replace $IP6_B lladdr "$mac_b" dev "$IF_A" nud permanent
 	ip -n "$NS_B" -6 neigh replace $IP6_A lladdr "$mac_a" dev "$IF_B" nud permanent
 	# the MLD reports of link-up (see above) follow linkwatch, up to ~1 s later
 	sleep 1.5
-}
-
-# net_setup_v4: as net_setup, but IPv6 is off in both namespaces before the
-# veth exists, so the link carries no ND, MLD or router solicitation at all
-# (and ARP is static): only what a test sends crosses it, from the first
-# moment, with no wait for link-up chatter to pass.
-net_setup_v4() {
-	ip netns add "$NS_A" || return 1
-	ip netns add "$NS_B" || return 1
-	local ns mac_a mac_b
-	for ns in "$NS_A" "$NS_B"; do
-		ip -n "$ns" link set lo up
-		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
-			net.ipv6.conf.default.disable_ipv6=1 >/dev/null || return 1
-	done
-	ip link add name "$IF_A" netns "$NS_A" type veth peer name "$IF_B" netns "$NS_B" || return 1
-	ip -n "$NS_A" addr add $IP_A/24 dev "$IF_A"
-	ip -n "$NS_B" addr add $IP_B/24 dev "$IF_B"
-	ip -n "$NS_A" link set "$IF_A" up
-	ip -n "$NS_B" link set "$IF_B" up
-	mac_a=$(ip -n "$NS_A" -br link show dev "$IF_A" | awk '{print $3}')
-	mac_b=$(ip -n "$NS_B" -br link show dev "$IF_B" | awk '{print $3}')
-	ip -n "$NS_A" neigh replace $IP_B lladdr "$mac_b" dev "$IF_A" nud permanent
-	ip -n "$NS_B" neigh replace $IP_A lladdr "$mac_a" dev "$IF_B" nud permanent
 }
 
 # fq_attach_bg VAR OUTFILE ARGS...: flowqoe attach in namespace A, in the

@@ -33,7 +33,7 @@ SRC_A=(10.77.0.1 10.77.0.11 10.77.0.12 10.77.0.13 10.77.0.14)
 SRC_B=(10.77.0.2 10.77.0.21 10.77.0.22 10.77.0.23 10.77.0.24)
 DPORT=9999
 
-net_setup_v4 || { not_ok "table_full/setup: cannot create namespaces and veth"; exit 1; }
+net_setup v4 || { not_ok "table_full/setup: cannot create namespaces and veth"; exit 1; }
 for a in "${SRC_A[@]:1}"; do ip -n "$NS_A" addr add "$a/24" dev "$IF_A"; done
 for a in "${SRC_B[@]:1}"; do ip -n "$NS_B" addr add "$a/24" dev "$IF_B"; done
 
