@@ -81,4 +81,5 @@ def main():
             f.write(text + '\n')
     print('below 100%%: %s' % (', '.join(low) if low else 'none'))
 
-main()
+if __name__ == '__main__':
+    main()

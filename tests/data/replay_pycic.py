@@ -20,10 +20,11 @@ then checks the rule (see RULE below) and prints "ok"/"not ok" lines.
 
 usage: replay_pycic.py PY.csv OFFICIAL.csv COMPAT.csv DEFAULT.csv [--show COL]
 """
-import csv
 import datetime
-import math
 import sys
+
+# the CSV reader and the per-value rule of the CIC comparison
+from replay_cic_compare import agree, load, num
 
 # python cicflowmeter 0.2.0 column -> CIC-IDS2017 column(s).  Its times
 # (flow_duration, *_iat_*, active_*, idle_*) are already microseconds
@@ -140,31 +141,6 @@ SAME = [
 #    also covers columns where python and official agree on few flows
 #    because demo.pcap is not the traffic CICFlowMeter saw).
 AGREED = 0.99
-
-
-def load(path):
-    with open(path, newline='', encoding='utf-8-sig') as f:
-        rd = csv.reader(f)
-        hdr = [h.strip() for h in next(rd)]
-        return hdr, [dict(zip(hdr, r)) for r in rd if r]
-
-
-def num(s):
-    try:
-        return float(s)
-    except (TypeError, ValueError):
-        return None
-
-
-def agree(a, b):
-    x, y = num(a), num(b)
-    if x is None or y is None:
-        return (a or '').strip() == (b or '').strip()
-    if math.isnan(x) or math.isnan(y):
-        return math.isnan(x) and math.isnan(y)
-    if math.isinf(x) or math.isinf(y):
-        return x == y
-    return abs(x - y) <= 1e-6 * max(1.0, abs(x), abs(y))
 
 
 def tod12(ts, fmt):
