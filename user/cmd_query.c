@@ -19,12 +19,7 @@
 #include <getopt.h>
 #include <math.h>
 #include <netdb.h>
-/* libpcap's classic-BPF names collide with linux/bpf.h (as in replay.c) */
-#define bpf_insn pcap_bpf_insn
-#define bpf_program pcap_bpf_program
-#include <pcap/pcap.h>
-#undef bpf_insn
-#undef bpf_program
+#include "fq_pcap.h"
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>

@@ -4,26 +4,11 @@
  * takes (replay and query --pcap).  Plain C with no libbpf, so the fuzz
  * target (tests/fuzz/fuzz_pcap.c) builds it instrumented on its own.
  */
-/* libpcap's classic-BPF names collide with linux/bpf.h (via replay.h) */
-#define bpf_insn pcap_bpf_insn
-#define bpf_program pcap_bpf_program
-#include <pcap/pcap.h>
-#undef bpf_insn
-#undef bpf_program
+#include "fq_pcap.h"
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 #include "replay.h"
-
-#ifndef DLT_LINUX_SLL2
-#define DLT_LINUX_SLL2 276
-#endif
-#ifndef DLT_IPV4
-#define DLT_IPV4 228
-#endif
-#ifndef DLT_IPV6
-#define DLT_IPV6 229
-#endif
 
 int fq_replay_linktype_ok(int lt)
 {

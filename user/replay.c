@@ -17,12 +17,7 @@
  * packets and at every tick, and every window still open at the end of the
  * file is ended there, so the records depend on the capture alone.
  */
-/* libpcap's classic-BPF names collide with linux/bpf.h and libbpf */
-#define bpf_insn pcap_bpf_insn
-#define bpf_program pcap_bpf_program
-#include <pcap/pcap.h>
-#undef bpf_insn
-#undef bpf_program
+#include "fq_pcap.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

@@ -7,11 +7,7 @@
  * record had past its link header and be zero past what was captured.
  * Built with ASan/UBSan, so an out-of-bounds access is a crash.
  */
-#define bpf_insn pcap_bpf_insn
-#define bpf_program pcap_bpf_program
-#include <pcap/pcap.h>
-#undef bpf_insn
-#undef bpf_program
+#include "fq_pcap.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -7,12 +7,7 @@
  * with more records than the 4 MiB ring buffer holds, so replay's draining
  * is checked too (nothing lost, fq_winctr says so).
  */
-/* libpcap's classic-BPF names collide with linux/bpf.h and libbpf */
-#define bpf_insn pcap_bpf_insn
-#define bpf_program pcap_bpf_program
-#include <pcap/pcap.h>
-#undef bpf_insn
-#undef bpf_program
+#include "fq_pcap.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

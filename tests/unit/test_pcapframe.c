@@ -1,18 +1,11 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* Tier 1: fq_replay_frame, a capture record to the frame fq_xdp takes. */
-#define bpf_insn pcap_bpf_insn
-#define bpf_program pcap_bpf_program
-#include <pcap/pcap.h>
-#undef bpf_insn
-#undef bpf_program
+#include "fq_pcap.h"
 #include <stdint.h>
 #include <string.h>
 #include "testlib.h"
 #include "replay.h"
 
-#ifndef DLT_LINUX_SLL2
-#define DLT_LINUX_SLL2 276
-#endif
 
 static uint8_t out[FQ_REPLAY_MAX_FRAME];
 
