@@ -10,6 +10,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 static int tl_failed, tl_passed;
@@ -37,6 +38,15 @@ static int tl_failed, tl_passed;
 	TL_CHECK(name, (unsigned long long)(got) == (unsigned long long)(want), \
 		 "%s: got %llu, want %llu", what, (unsigned long long)(got),    \
 		 (unsigned long long)(want))
+
+/* xorshift64: a reproducible stream for generated inputs (seed != 0) */
+static inline uint64_t tl_xorshift(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
 
 static inline int tl_exit(void)
 {

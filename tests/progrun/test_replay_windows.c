@@ -32,13 +32,7 @@ struct pkt {
 static struct pkt pk[NPKT];
 
 static uint64_t rng = 0x2545F4914F6CDD1DULL;
-static uint64_t xr(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
+static uint64_t xr(void) { return tl_xorshift(&rng); }
 
 /* UDP over IPv4 or IPv6, addresses from host indices; len: IP length */
 static int build(const struct pkt *p, uint8_t *f)

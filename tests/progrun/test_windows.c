@@ -28,13 +28,7 @@ static struct pkt pk[NPKT];
 static uint8_t frame[1600];
 
 static uint64_t rng = 0x9E3779B97F4A7C15ULL;
-static uint64_t xr(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
+static uint64_t xr(void) { return tl_xorshift(&rng); }
 
 static int build(const struct pkt *p)
 {

@@ -25,13 +25,7 @@ static int rule(const void *m, const float *x)
 }
 
 static uint64_t rng = 88172645463325252ULL;
-static uint64_t xr(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
+static uint64_t xr(void) { return tl_xorshift(&rng); }
 
 static void make_rec(struct fq_win_rec *r, int conv, uint64_t t)
 {

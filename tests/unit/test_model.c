@@ -104,13 +104,7 @@ static void test_predict(void)
 }
 
 static uint64_t rng = 0x9E3779B97F4A7C15ULL;
-static uint64_t xr(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
+static uint64_t xr(void) { return tl_xorshift(&rng); }
 
 /* A random forest of random trees in the format, built here. */
 static char *random_forest(int ntrees, int nf, int ncls, size_t *len)

@@ -181,13 +181,7 @@ static bool same_all(const char *name, struct fq_query *q)
 }
 
 static uint64_t rng = 88172645463325252ULL;
-static uint64_t rnd(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
+static uint64_t rnd(void) { return tl_xorshift(&rng); }
 
 static void mkkey(struct fq_flow_key *k, int a, int b, uint8_t proto, uint16_t pa, uint16_t pb, int v6)
 {
