@@ -60,8 +60,7 @@ struct fq_replay_stats {
 	uint64_t prog_ns;        /* time in the BPF program, as the kernel reports */
 };
 
-/* Link types we take; returns 0 and fills *synth (bytes of Ethernet header
- * to synthesize) or -1 if unknown. */
+/* Link types replay takes (user/pcapframe.c): 0, or -1 for any other. */
 int fq_replay_linktype_ok(int linktype);
 
 /*

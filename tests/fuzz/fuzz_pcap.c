@@ -3,8 +3,9 @@
  * libFuzzer target for the capture reader (`make fuzz`): any byte string,
  * read as a capture file through libpcap as replay reads it, is either
  * refused by libpcap or walked record by record through fq_replay_frame.
- * Each frame must stay within FQ_REPLAY_MAX_FRAME, start with the bytes the
- * record had past its link header and be zero past what was captured.
+ * Each frame must stay within FQ_REPLAY_MAX_FRAME and hold at least an
+ * Ethernet header; an Ethernet record's frame must start with the captured
+ * bytes and be zero past them.
  * Built with ASan/UBSan, so an out-of-bounds access is a crash.
  */
 #include "fq_pcap.h"
