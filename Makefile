@@ -73,6 +73,14 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 $(BUILD)/user/%.o: user/%.c $(USER_HDRS) $(SKELS) | $(BUILD)/user
 	$(CC) $(CFLAGS) -c $< -o $@
 
+# The native engine: the datapath source (bpf/flowqoe.bpf.c) compiled as
+# userspace C; user/native/ stands in for vmlinux.h and bpf_helpers.h.  Only
+# its fqn_* API stays global, so the datapath's names cannot clash.
+$(BUILD)/user/native.o: user/native.c user/native/vmlinux.h user/native/bpf/bpf_helpers.h \
+		bpf/flowqoe.bpf.c $(USER_HDRS) | $(BUILD)/user
+	$(CC) -Iuser/native $(CFLAGS) -c $< -o $@.tmp
+	objcopy -w --keep-global-symbol='fqn_*' $@.tmp $@ && rm -f $@.tmp
+
 $(BUILD)/libflowqoe.a: $(USER_OBJS)
 	$(AR) rcs $@ $^
 
@@ -136,6 +144,9 @@ $(BUILD)/bench/windows: bench/windows.c bench/bench.h $(BUILD)/bench/flowbench.s
 		$(BUILD)/libflowqoe.a
 	$(CC) $(CFLAGS) -I$(BUILD)/bench -o $@ $< $(BUILD)/libflowqoe.a $(LDLIBS)
 bench: $(BUILD)/bench/windows
+$(BUILD)/bench/replayfloor: bench/replayfloor.c bench/bench.h $(BUILD)/bench/empty.skel.h $(BUILD)/libflowqoe.a
+	$(CC) $(CFLAGS) -I$(BUILD)/bench -o $@ $< $(BUILD)/libflowqoe.a $(LDLIBS)
+bench: $(BUILD)/bench/replayfloor
 
 $(BUILD)/flowqoe.8: $(BUILD)/flowqoe docs/mkman.sh
 	docs/mkman.sh $(BUILD)/flowqoe > $@.tmp && mv $@.tmp $@

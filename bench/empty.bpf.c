@@ -56,3 +56,10 @@ int lookup_xdp(struct xdp_md *ctx)
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* What replay runs for frames past one page (bench/replayfloor.c). */
+SEC("xdp.frags")
+int empty_xdp_frags(struct xdp_md *ctx)
+{
+	return XDP_PASS;
+}

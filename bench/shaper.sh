@@ -41,8 +41,11 @@ setup() {
 	local who=$1 dir=$2 bits=$3 dev=$SH_IFA b
 	b=$(burst_of "$bits")
 	if [ "$who" = flowqoe ]; then
-		A "$FLOWQOE" shape "$SH_IFA" --rate "${bits}bit" --dir "$dir" --mode "$MODE" >/dev/null
-		return
+		A "$FLOWQOE" shape "$SH_IFA" --rate "${bits}bit" --dir "$dir" --mode "$MODE" >/dev/null || return 1
+		# the mode --mode auto picked, for the summary
+		A "$FLOWQOE" shape "$SH_IFA" --show --json 2>/dev/null |
+			python3 -c 'import json,sys; print(json.load(sys.stdin)["mode"])' >>"$SH_TMP/modes" 2>/dev/null
+		return 0
 	fi
 	if [ "$dir" = ingress ]; then
 		dev=$BIFB
@@ -103,6 +106,7 @@ for dir in $DIRS; do
 		done
 	done
 done
+echo "# flowqoe --mode $MODE ran as: $(sort -u "$SH_TMP/modes" 2>/dev/null | tr '\n' ' ')"
 python3 - "$results" <<'EOF'
 import sys
 rows = [l.split() for l in open(sys.argv[1])]

@@ -16,7 +16,7 @@
 #define TC_ACT_OK 0
 
 /* Set by userspace between open and load. */
-const volatile __u8 cfg_replay_clock = 0; /* take the clock from fq_clock_ns */
+FQ_RODATA __u8 cfg_replay_clock = 0; /* take the clock from fq_clock_ns */
 
 /* Replay writes each packet's capture time here (mmap'ed .bss) before
  * BPF_PROG_RUN; unused live, where cfg_replay_clock is 0 and the verifier

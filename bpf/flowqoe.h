@@ -16,6 +16,14 @@
 #include <linux/bpf.h> /* struct bpf_spin_lock */
 #endif
 
+/* Load-time settings of the datapath (.rodata, set between open and load;
+ * the verifier then prunes the branches they turn off).  The native engine
+ * (user/native.c) compiles the same source as userspace C, where they are
+ * plain globals set before the first packet. */
+#ifndef FQ_RODATA
+#define FQ_RODATA const volatile
+#endif
+
 #define FQ_PIN_ROOT "/sys/fs/bpf/flowqoe"
 
 /* Map names (<= 15 chars, BPF_OBJ_NAME_LEN - 1). */

@@ -11,7 +11,7 @@
 
 /* Window length in ns; 0 disables windows (the default: live attach pays
  * nothing unless a classifier or --windows asks for them). */
-const volatile __u64 cfg_win_ns = 0;
+FQ_RODATA __u64 cfg_win_ns = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -18,6 +18,7 @@ static void usage(FILE *f)
 		"usage: flowqoe replay FILE [--csv OUT|-] [--json] [--names cic2017|cic2018]\n"
 		"                      [--flow-timeout S] [--activity-timeout S] [--fin-linger S]\n"
 		"                      [--cic-compat] [--label TEXT] [--max-flows N]\n"
+		"                      [--engine kernel|native]\n"
 		"                      [--windows OUT|- [--windows-json]] [--window MS]\n"
 		"                      [--model FILE [--workers N] [--conv-timeout S]]\n"
 		"       flowqoe replay FILE --query --by proto|ip (--top K | --above-percent H |\n"
@@ -26,7 +27,11 @@ static void usage(FILE *f)
 		"\n"
 		"Runs every packet of a pcap/pcapng file (Ethernet, raw IPv4/IPv6, Linux SLL/SLL2,\n"
 		"BSD loopback) through the XDP program attach loads, with the capture time as its\n"
-		"clock, and writes one row per flow with the CICFlowMeter feature set (needs root).\n"
+		"clock, and writes one row per flow with the CICFlowMeter feature set.\n"
+		"  --engine E          kernel (default): BPF_PROG_RUN of the XDP program, needs root\n"
+		"                      (CAP_BPF, CAP_SYS_ADMIN); native: the same datapath source\n"
+		"                      compiled as userspace C, no root, no syscall per packet, same\n"
+		"                      rows (tests/data/replay_engines.sh)\n"
 		"  --csv OUT           write CSV to OUT ('-': stdout, the default)\n"
 		"  --json              JSON lines instead of CSV (same names)\n"
 		"  --names SCHEME      column names of the CIC-IDS2017 (default) or CIC-IDS2018 CSVs\n"
@@ -143,6 +148,7 @@ int do_replay(int argc, char **argv)
 		{ "cic-compat", no_argument, NULL, 'c' },
 		{ "label", required_argument, NULL, 'l' },
 		{ "max-flows", required_argument, NULL, 'm' },
+		{ "engine", required_argument, NULL, 'E' },
 		{ "explain-features", no_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
 		/* winpipe's options, in fq_winpipe_opt's order */
@@ -205,6 +211,14 @@ int do_replay(int argc, char **argv)
 				return FQ_EXIT_USAGE;
 			}
 			o.max_flows = u;
+			break;
+		case 'E':
+			if (!strcmp(optarg, "native") || !strcmp(optarg, "kernel")) {
+				o.native = optarg[0] == 'n';
+			} else {
+				fq_err("--engine: kernel or native, not '%s'", optarg);
+				return FQ_EXIT_USAGE;
+			}
 			break;
 		case 'e': fq_cic_explain(stdout); return FQ_EXIT_OK;
 		case 'h': usage(stdout); return FQ_EXIT_OK;
@@ -281,10 +295,12 @@ int do_replay(int argc, char **argv)
 	}
 	if (st.packets || rc == 0)
 		fprintf(stderr,
-			"%s: %llu packets (%llu bytes), %llu flows in %.3f s (%.0f pkt/s, %.0f ns/pkt in BPF); skipped: %llu empty, %llu link, %llu oversize; %llu snaplen-padded, %llu timestamps backwards, %llu parse errors, %llu untracked\n",
+			"%s: %llu packets (%llu bytes), %llu flows in %.3f s (%.0f pkt/s, %.0f ns/pkt in %s); skipped: %llu empty, %llu link, %llu oversize; %llu snaplen-padded, %llu timestamps backwards, %llu parse errors, %llu untracked\n",
 			argv[optind], (unsigned long long)st.packets, (unsigned long long)st.bytes,
 			(unsigned long long)st.flows, st.run_s, st.run_s > 0 ? st.run / st.run_s : 0,
-			st.run ? (double)st.prog_ns / st.run : 0,
+			o.native ? (st.run ? st.run_s * 1e9 / st.run : 0)
+				 : (st.run ? (double)st.prog_ns / st.run : 0),
+			o.native ? "the loop, native engine" : "BPF",
 			(unsigned long long)st.skip_empty, (unsigned long long)st.skip_link,
 			(unsigned long long)st.skip_big, (unsigned long long)st.snap_padded,
 			(unsigned long long)st.ts_backwards, (unsigned long long)st.parse_errors,

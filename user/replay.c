@@ -22,12 +22,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/mman.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "common.h"
 #include "attach.h"
 #include "replay.h"
 #include "window.h"
+#include "native.h"
 #include "flowqoe.skel.h"
 
 /* BPF_PROG_RUN's linear XDP buffer: a page less headroom and
@@ -75,6 +77,8 @@ struct rp {
 	const struct fq_replay_opts *o;
 	struct fq_replay_stats *st;
 	int flows_fd, cic_fd;
+	/* the native engine's maps instead of flows_fd, cic_fd (o->native) */
+	struct fqn_map *nflows, *ncic;
 	struct queue tq, cq; /* timeout queue, close queue */
 };
 
@@ -86,14 +90,30 @@ static void end_flow(struct rp *r, const struct fq_flow_key *k, uint64_t first,
 	struct fq_cic c;
 
 	rec.key = *k;
-	if (bpf_map_lookup_elem(r->flows_fd, k, &rec.val))
-		return;
-	if (first && rec.val.first_ns != first)
-		return;
-	if (bpf_map_lookup_elem_flags(r->cic_fd, k, &c, BPF_F_LOCK))
-		memset(&c, 0, sizeof(c));
-	bpf_map_delete_elem(r->flows_fd, k);
-	bpf_map_delete_elem(r->cic_fd, k);
+	if (r->nflows) {
+		const struct fq_flow *v = fqn_lookup(r->nflows, k);
+		const struct fq_cic *nc;
+
+		if (!v || (first && v->first_ns != first))
+			return;
+		rec.val = *v;
+		nc = fqn_lookup(r->ncic, k);
+		if (nc)
+			c = *nc;
+		else
+			memset(&c, 0, sizeof(c));
+		fqn_delete(r->nflows, k);
+		fqn_delete(r->ncic, k);
+	} else {
+		if (bpf_map_lookup_elem(r->flows_fd, k, &rec.val))
+			return;
+		if (first && rec.val.first_ns != first)
+			return;
+		if (bpf_map_lookup_elem_flags(r->cic_fd, k, &c, BPF_F_LOCK))
+			memset(&c, 0, sizeof(c));
+		bpf_map_delete_elem(r->flows_fd, k);
+		bpf_map_delete_elem(r->cic_fd, k);
+	}
 	if (why == FQ_END_FIN && rec.val.rst_seen && !(rec.val.fin_seen))
 		why = FQ_END_RST;
 	r->st->flows++;
@@ -125,10 +145,38 @@ static int cmp_first(const void *a, const void *b, void *arg)
 	return memcmp(&t->keys[i], &t->keys[j], sizeof(t->keys[i]));
 }
 
+/* the native engine's table as a struct fq_flowtab (keys and values) */
+static long native_flowtab(struct fq_flowtab *t, struct fqn_map *m)
+{
+	uint32_t n = fqn_map_count(m);
+	void *it = NULL, *k, *v;
+	long i = 0;
+
+	/* mapped as fq_flowtab's own arrays are, for fq_flowtab_free */
+	memset(t, 0, sizeof(*t));
+	t->cap = n ? n : 1;
+	t->keys = mmap(NULL, t->cap * sizeof(*t->keys), PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	t->vals = mmap(NULL, t->cap * sizeof(*t->vals), PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (t->keys == MAP_FAILED)
+		t->keys = NULL;
+	if (t->vals == MAP_FAILED)
+		t->vals = NULL;
+	if (!t->keys || !t->vals)
+		return -ENOMEM;
+	while (i < n && fqn_next(m, &it, &k, &v) == 0) {
+		memcpy(&t->keys[i], k, sizeof(t->keys[i]));
+		memcpy(&t->vals[i], v, sizeof(t->vals[i]));
+		i++;
+	}
+	return i;
+}
+
 static void flush_all(struct rp *r)
 {
 	struct fq_flowtab tab;
-	long n = fq_flowtab_read_fd(&tab, r->flows_fd);
+	long n = r->nflows ? native_flowtab(&tab, r->nflows) : fq_flowtab_read_fd(&tab, r->flows_fd);
 	uint32_t *idx = n < 0 ? NULL : malloc((n ? n : 1) * sizeof(*idx));
 
 	if (!idx) {
@@ -193,11 +241,24 @@ static int cmp_win(const void *a, const void *b)
 
 /* End every open window, in an order that does not depend on the hash
  * map's (randomly seeded) iteration order. */
-static int flush_windows(struct rp *r, int conv_fd)
+static int flush_windows(struct rp *r, int conv_fd, struct fqn_map *nconv)
 {
 	struct winvec w = {};
 
-	fq_win_flush(conv_fd, 0, true, collect_win, &w);
+	if (nconv) {
+		/* as fq_win_flush(fd, 0, true, ...): every window with packets */
+		void *it = NULL, *k, *v;
+
+		while (fqn_next(nconv, &it, &k, &v) == 0) {
+			const struct fq_conv *c = v;
+
+			if (c->w.dir[0].packets || c->w.dir[1].packets)
+				collect_win(&w, &c->w);
+			fqn_delete(nconv, k);
+		}
+	} else {
+		fq_win_flush(conv_fd, 0, true, collect_win, &w);
+	}
 	if (w.oom) {
 		fq_err("no memory for the last windows of the capture");
 		free(w.v);
@@ -212,9 +273,20 @@ static int flush_windows(struct rp *r, int conv_fd)
 	return 0;
 }
 
-static void read_winctr(int fd, struct fq_replay_stats *st)
+static void read_winctr(int fd, struct fqn_map *nctr, struct fq_replay_stats *st)
 {
 	int ncpu = libbpf_num_possible_cpus();
+
+	if (nctr) {
+		__u32 k = 0;
+		const uint64_t *v = fqn_lookup(nctr, &k);
+
+		if (v) {
+			st->win_lost += v[1];
+			st->win_conv_full += v[2];
+		}
+		return;
+	}
 	uint64_t (*v)[3];
 	__u32 k = 0;
 
@@ -227,6 +299,15 @@ static void read_winctr(int fd, struct fq_replay_stats *st)
 			st->win_conv_full += v[c][2];
 		}
 	free(v);
+}
+
+/* the native engine's ring buffer: records as they close */
+static void native_rec(void *ctx, void *data, size_t len)
+{
+	struct rp *r = ctx;
+
+	if (r->o->on_win)
+		on_winrec(ctx, data, len);
 }
 
 /* ---- the file --------------------------------------------------------- */
@@ -287,6 +368,7 @@ int fq_replay_file(const char *path, const struct fq_replay_opts *o, struct fq_r
 	unsigned int since_drain = 0;
 	bool win = o->win_ns && o->on_win;
 	struct timespec t0, t1;
+	bool native_open = false;
 	int lt, prog_fd, big_fd, ret = -1, rc;
 	pcap_t *pc;
 
@@ -307,14 +389,34 @@ int fq_replay_file(const char *path, const struct fq_replay_opts *o, struct fq_r
 	frame = malloc(FQ_REPLAY_MAX_FRAME);
 	if (!frame)
 		goto out;
-	skel = load_skel(o, o->max_flows ? o->max_flows : 1u << 18);
-	if (!skel)
-		goto out;
-	prog_fd = bpf_program__fd(skel->progs.fq_xdp);
-	big_fd = bpf_program__fd(skel->progs.fq_xdp_replay);
-	r.flows_fd = bpf_map__fd(skel->maps.fq_flows);
-	r.cic_fd = bpf_map__fd(skel->maps.fq_cic);
-	if (win) {
+	if (o->native) {
+		struct fqn_cfg nc = {
+			.max_flows = o->max_flows ? o->max_flows : 1u << 18,
+			.win_ns = o->win_ns,
+			.act_ns = o->act_timeout_ns,
+			.on_rec = native_rec,
+			.ctx = &r,
+		};
+		int err = fqn_open(&nc);
+
+		if (err) {
+			fq_err("native engine: %s", strerror(-err));
+			goto out;
+		}
+		native_open = true;
+		r.nflows = fqn_map_by_name("fq_flows");
+		r.ncic = fqn_map_by_name("fq_cic");
+		prog_fd = big_fd = -1;
+	} else {
+		skel = load_skel(o, o->max_flows ? o->max_flows : 1u << 18);
+		if (!skel)
+			goto out;
+		prog_fd = bpf_program__fd(skel->progs.fq_xdp);
+		big_fd = bpf_program__fd(skel->progs.fq_xdp_replay);
+		r.flows_fd = bpf_map__fd(skel->maps.fq_flows);
+		r.cic_fd = bpf_map__fd(skel->maps.fq_cic);
+	}
+	if (win && !o->native) {
 		rb = ring_buffer__new(bpf_map__fd(skel->maps.fq_winrb), on_winrec, &r, NULL);
 		if (!rb) {
 			fq_err("window ring buffer: %s", strerror(errno));
@@ -326,7 +428,9 @@ int fq_replay_file(const char *path, const struct fq_replay_opts *o, struct fq_r
 	while ((rc = pcap_next_ex(pc, &h, &data)) == 1) {
 		LIBBPF_OPTS(bpf_test_run_opts, tr);
 		enum fq_replay_skip why;
-		uint64_t ts;
+		const struct fq_flow_key *evkey;
+		struct fqn_event nev;
+		uint64_t ts, evfirst;
 		uint32_t ev;
 		long fl;
 
@@ -355,11 +459,20 @@ int fq_replay_file(const char *path, const struct fq_replay_opts *o, struct fq_r
 		if (win && o->on_tick && o->tick_ns && ts >= next_tick) {
 			/* every record closed before ts first, so what the tick
 			 * does depends on capture time alone */
-			ring_buffer__consume(rb);
+			if (rb)
+				ring_buffer__consume(rb);
 			since_drain = 0;
 			if (next_tick)
 				o->on_tick(o->win_ctx, ts);
 			next_tick = ts + o->tick_ns;
+		}
+		if (o->native) {
+			fqn_run(frame, fl, ts, &nev);
+			st->run++;
+			ev = nev.ev;
+			evkey = &nev.key;
+			evfirst = nev.first;
+			goto event;
 		}
 		skel->bss->fq_clock_ns = ts;
 		skel->bss->fq_cic_ev = 0;
@@ -387,33 +500,46 @@ int fq_replay_file(const char *path, const struct fq_replay_opts *o, struct fq_r
 			since_drain = 0;
 		}
 		ev = skel->bss->fq_cic_ev;
+		evkey = &skel->bss->fq_cic_key;
+		evfirst = skel->bss->fq_cic_first;
+event:
 		if (!(ev & FQ_CIC_EV_SEEN))
 			continue;
 		if (ev & FQ_CIC_EV_NEW) {
-			if (q_push(&r.tq, &skel->bss->fq_cic_key, skel->bss->fq_cic_first,
-				   skel->bss->fq_cic_first + o->flow_timeout_ns))
+			if (q_push(&r.tq, evkey, evfirst, evfirst + o->flow_timeout_ns))
 				goto out;
 			continue;
 		}
 		if (o->cic_compat) {
 			if (ev & FQ_CIC_EV_FIN)
-				end_flow(&r, &skel->bss->fq_cic_key, 0, FQ_END_FIN);
+				end_flow(&r, evkey, 0, FQ_END_FIN);
 		} else if (ev & FQ_CIC_EV_CLOSE) {
-			if (q_push(&r.cq, &skel->bss->fq_cic_key, skel->bss->fq_cic_first,
-				   ts + o->fin_linger_ns))
+			if (q_push(&r.cq, evkey, evfirst, ts + o->fin_linger_ns))
 				goto out;
 		}
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	st->run_s = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
 	flush_all(&r);
-	if (win) {
-		ring_buffer__consume(rb);
-		if (flush_windows(&r, bpf_map__fd(skel->maps.fq_conv)))
+	if (win && o->native) {
+		if (flush_windows(&r, -1, fqn_map_by_name("fq_conv")))
 			goto out;
-		read_winctr(bpf_map__fd(skel->maps.fq_winctr), st);
+		read_winctr(-1, fqn_map_by_name("fq_winctr"), st);
+	} else if (win) {
+		ring_buffer__consume(rb);
+		if (flush_windows(&r, bpf_map__fd(skel->maps.fq_conv), NULL))
+			goto out;
+		read_winctr(bpf_map__fd(skel->maps.fq_winctr), NULL, st);
 	}
-	{
+	if (o->native) {
+		__u32 zero = 0;
+		const struct fq_totals *t = fqn_lookup(fqn_map_by_name("fq_totals"), &zero);
+
+		if (t) {
+			st->parse_errors = t->parse_errors;
+			st->untracked = t->untracked;
+		}
+	} else {
 		struct fq_totals t;
 
 		if (fq_totals_read(bpf_map__fd(skel->maps.fq_totals), &t) == 0) {
@@ -435,6 +561,8 @@ out:
 	free(r.cq.v);
 	free(frame);
 	flowqoe__destroy(skel);
+	if (native_open)
+		fqn_close();
 	pcap_close(pc);
 	return ret;
 }

@@ -18,6 +18,7 @@ struct fq_replay_opts {
 	uint64_t fin_linger_ns;   /* default mode: flow ends this long after FIN both ways/RST */
 	bool cic_compat;          /* end a TCP flow at its first FIN, as CICFlowMeter */
 	unsigned int max_flows;   /* flow table size (0: 256k, allocated as used) */
+	bool native;              /* the native engine (user/native.c), not BPF_PROG_RUN */
 	/* called once per ended flow, in the order flows end */
 	void (*on_flow)(void *ctx, const struct fq_flow_rec *r, const struct fq_cic *c,
 			enum fq_end_reason why);
@@ -57,7 +58,7 @@ struct fq_replay_stats {
 	uint64_t win_lost;       /* window records lost: ring buffer full */
 	uint64_t win_conv_full;  /* packets of conversations the table could not take */
 	double run_s;            /* wall time of the packet loop */
-	uint64_t prog_ns;        /* time in the BPF program, as the kernel reports */
+	uint64_t prog_ns;        /* time in the BPF program, as the kernel reports (0 native) */
 };
 
 /* Link types replay takes (user/pcapframe.c): 0, or -1 for any other. */
