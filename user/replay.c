@@ -348,7 +348,7 @@ static struct flowqoe *load_skel(const struct fq_replay_opts *o, unsigned int ma
 	if (err) {
 		fq_err("loading the BPF programs failed: %s (%s)%s", strerror(-err),
 		       fq_libbpf_last_warning(),
-		       err == -EPERM ? ": replay runs the datapath with BPF_PROG_RUN and needs root (CAP_BPF, CAP_SYS_ADMIN)" : "");
+		       err == -EPERM ? ": replay runs the datapath with BPF_PROG_RUN and needs root (CAP_BPF, CAP_SYS_ADMIN); --engine native needs none" : "");
 		flowqoe__destroy(skel);
 		return NULL;
 	}

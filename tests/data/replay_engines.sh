@@ -4,8 +4,9 @@
 # C) against the kernel engine (the same source as a BPF program, through
 # BPF_PROG_RUN): on every capture this test generates (every link type and
 # format, and the bad files) and on every capture in $FQ_DATA when present,
-# in default mode, --cic-compat and with window records, the two engines
-# write byte-identical flow rows and window records, exit with the same
+# in default mode, --cic-compat, with window records and with a classifier,
+# the two engines write byte-identical flow rows, window records and class
+# tables, exit with the same
 # status and print the same counts.  The native engine also runs as an
 # unprivileged user (setpriv) and gives the same rows there.
 set -u
@@ -37,7 +38,7 @@ compare() {
 	elif ! cmp -s "$tmp/kernel.csv" "$tmp/native.csv"; then
 		why="flow rows differ: $(diff "$tmp/kernel.csv" "$tmp/native.csv" | head -3 | cut -c1-160)"
 	elif ! cmp -s "$tmp/kernel.out" "$tmp/native.out"; then
-		why="window records differ: $(diff "$tmp/kernel.out" "$tmp/native.out" | head -3 | cut -c1-160)"
+		why="window records or class table differ: $(diff "$tmp/kernel.out" "$tmp/native.out" | head -3 | cut -c1-160)"
 	elif [ "$(counts "$tmp/kernel.err")" != "$(counts "$tmp/native.err")" ]; then
 		why="counts differ: kernel '$(counts "$tmp/kernel.err")', native '$(counts "$tmp/native.err")'"
 	fi
@@ -54,6 +55,7 @@ each() { # NAME FILE
 	compare "$1/default" "$2"
 	compare "$1/cic-compat" "$2" --cic-compat
 	compare "$1/windows" "$2" --windows - --window 100
+	compare "$1/model" "$2" --model models/cloud_gaming.model --workers 2 --json
 }
 
 for f in "$tmp"/g/*.pcap "$tmp"/g/*.pcapng; do
