@@ -98,6 +98,7 @@ struct fq_sh_bucket {
 	__u64 pkts_drop;   /* police: bucket empty; edt: beyond the horizon */
 	__u64 bytes_drop;
 	__u64 last_ns;     /* last packet seen */
+	__u64 drop_next;   /* edt: no drop before this time unless 4 horizons behind */
 };
 
 #ifndef __BPF__

@@ -22,6 +22,8 @@
 #   FQ_VM_EXTRA     a folder of extra suites (tier "extra"; the selftest's)
 #   FQ_VM_NAME      VM name prefix (qemu -name; default flowqoe-vm-PID)
 #   FQ_VM_SELFTEST=1  also run tests/vm/selftest.sh (the harness's own tests)
+#   FQ_VM_KEEP=1    keep the guest logs (RESULTS dir in /tmp) after a run in
+#                   which everything passed (they are always kept otherwise)
 set -u
 cd "$(dirname "$0")/../.."
 repo=$PWD
@@ -139,5 +141,10 @@ done
 if [ "${FQ_VM_SELFTEST:-0}" = 1 ]; then
 	bash tests/vm/selftest.sh || fail=1
 fi
-echo "# vm: $((SECONDS - t_start))s in all; guest logs in $results"
+if [ "$fail" -eq 0 ] && [ "${FQ_VM_KEEP:-0}" != 1 ]; then
+	rm -rf "$results"
+	echo "# vm: $((SECONDS - t_start))s in all; every suite passed, guest logs removed (FQ_VM_KEEP=1 keeps them)"
+else
+	echo "# vm: $((SECONDS - t_start))s in all; guest logs in $results"
+fi
 exit $fail
