@@ -179,10 +179,14 @@ $(BUILD)/fuzz/fuzz_model: user/model.c
 FUZZ_DEPS_fuzz_pcap := user/pcapframe.c
 FUZZ_LIBS_fuzz_pcap := -lpcap
 $(BUILD)/fuzz/fuzz_pcap: user/pcapframe.c
+# the datapath, through the native engine (bpf/flowqoe.bpf.c as userspace C)
+FUZZ_DEPS_fuzz_datapath := user/native.c user/fqn_map.c
+FUZZ_CFLAGS_fuzz_datapath := -Iuser/native
+$(BUILD)/fuzz/fuzz_datapath: user/native.c user/fqn_map.c bpf/flowqoe.bpf.c user/native/bpf/bpf_helpers.h
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(USER_HDRS)
 	@mkdir -p $(dir $@)
 	$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-		-std=gnu11 -D_GNU_SOURCE -Iuser -Ibpf -I$(BUILD) -o $@ $< $(FUZZ_DEPS_$*) $(FUZZ_LIBS_$*) -lm
+		-std=gnu11 -D_GNU_SOURCE $(FUZZ_CFLAGS_$*) -Iuser -Ibpf -I$(BUILD) -o $@ $< $(FUZZ_DEPS_$*) $(FUZZ_LIBS_$*) -lm
 fuzz: $(FUZZ_BINS)
 	@for b in $(FUZZ_BINS); do n=$$(basename $$b); c=$(BUILD)/fuzz/corpus/$$n; \
 		mkdir -p $$c; d=; [ -f tests/fuzz/$$n.dict ] && d=-dict=$(CURDIR)/tests/fuzz/$$n.dict; \

@@ -74,6 +74,18 @@ teardown() {
 	A tc qdisc del dev "$BIFB" root 2>/dev/null
 }
 
+# flowqoe's drop counters so far: the shaper's buckets, its root qdiscs
+drops() {
+	A "$FLOWQOE" shape "$SH_IFA" --show --json 2>/dev/null | python3 -c '
+import json, sys
+try:
+    j = json.load(sys.stdin)
+    print(sum(x["dropped"]["packets"] for x in j["buckets"]),
+          sum(v.get("qdisc_drops", 0) for v in j["directions"].values()))
+except Exception:
+    print(0, 0)'
+}
+
 # median RTT (ms) of pings from A during a TCP run, or idle
 ping_ms() { # file
 	python3 - "$1" <<'EOF'
@@ -95,10 +107,15 @@ for dir in $DIRS; do
 		for who in flowqoe tbf htb-ws; do
 			setup "$who" "$dir" "$bits" || { echo "# $who $dir $r: set-up failed"; teardown "$who" "$dir"; continue; }
 			read -r udp _ < <(sh_iperf "$dir" udp "$bits" "$SECS")
+			[ "$who" = flowqoe ] && read -r b0 q0 < <(drops)
 			A ping -i 0.2 -w $((SECS + 1)) "$SH_IPB" >"$SH_TMP/load.txt" 2>&1 &
 			pp=$!
 			read -r tcp retr < <(sh_iperf "$dir" tcp "$bits" "$SECS")
 			wait $pp 2>/dev/null
+			if [ "$who" = flowqoe ]; then
+				read -r b1 q1 < <(drops)
+				echo "# flowqoe $dir $r Mbit/s, TCP run: the shaper dropped $((b1 - b0)) packets, its qdisc $((q1 - q0))"
+			fi
 			teardown "$who" "$dir"
 			line=$(python3 -c "print('%-7s %7s %-11s %7.1f%% %7.1f%% %6s %9s' % ('$dir', '$r', '$who', 100.0 * $udp / $bits, 100.0 * $tcp / $bits, '$retr', '$(ping_ms "$SH_TMP/load.txt")'))")
 			echo "$line"

@@ -87,13 +87,21 @@ static __always_inline void fq_v4_mapped(__u8 *dst, __be32 a)
 	w[3] = a;
 }
 
+/* 16 bytes, src possibly in the packet at any alignment (an IPv6 address
+ * after a VLAN tag is only 4-byte aligned).  BPF: two 8-byte loads, which
+ * the verifier allows unaligned on packet data where the CPU does; as C
+ * (the native engine) that is undefined, so memcpy. */
 static __always_inline void fq_copy16(__u8 *dst, const void *src)
 {
+#ifdef __BPF__
 	const __u64 *s = src;
 	__u64 *d = (__u64 *)dst;
 
 	d[0] = s[0];
 	d[1] = s[1];
+#else
+	__builtin_memcpy(dst, src, 16);
+#endif
 }
 
 /* L4 ports and flags; c->pos is at the L4 header, l4_room = ip_len left. */

@@ -154,13 +154,14 @@ static __always_inline int sh_shape(struct __sk_buff *skb, __u32 dir, const stru
 			b->tat = t + d;
 	} else if (dep - now > cfg->horizon_ns && mode == FQ_SH_MODE_EDT &&
 		   (now >= b->drop_next || dep - now > 4 * cfg->horizon_ns)) {
-		/* edt, the queue past the horizon: one drop, then none for a
-		 * horizon (TCP answers one loss per round trip; every packet
-		 * dropped until it does would be one more retransmit, and an
-		 * ingress GSO packet is many segments); past four horizons,
-		 * every packet (a flow that does not back off) */
+		/* edt, the queue past the horizon: one drop, then none for two
+		 * horizons, about a round trip through a queue that long (TCP
+		 * answers one loss per round trip; every packet dropped until
+		 * it does would be one more retransmit, and an ingress GSO
+		 * packet is several segments); past four horizons, every
+		 * packet (a flow that does not back off) */
 		verdict = SH_DROP;
-		b->drop_next = now + cfg->horizon_ns;
+		b->drop_next = now + 2 * cfg->horizon_ns;
 	} else if (dep - now > cfg->horizon_ns && mode != FQ_SH_MODE_EDT) {
 		/* htb: its queue will drop, do not let the model run away */
 		verdict = SH_DELAY;

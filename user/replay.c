@@ -362,7 +362,7 @@ int fq_replay_file(const char *path, const struct fq_replay_opts *o, struct fq_r
 	const u_char *data;
 	struct flowqoe *skel = NULL;
 	struct rp r = { .o = o, .st = st };
-	uint8_t *frame = NULL;
+	uint8_t *frame_mem = NULL, *frame;
 	uint64_t prev_ts = 0, next_tick = 0;
 	struct ring_buffer *rb = NULL;
 	unsigned int since_drain = 0;
@@ -386,9 +386,13 @@ int fq_replay_file(const char *path, const struct fq_replay_opts *o, struct fq_r
 		       path, lt, n ? n : "unknown");
 		goto out;
 	}
-	frame = malloc(FQ_REPLAY_MAX_FRAME);
-	if (!frame)
+	/* 2 bytes in (NET_IP_ALIGN), so that the IP header after a 14-byte
+	 * Ethernet header is 4-byte aligned, as the C of the native engine
+	 * wants it (the kernel engine copies the frame anyway) */
+	frame_mem = malloc(FQ_REPLAY_MAX_FRAME + 2);
+	if (!frame_mem)
 		goto out;
+	frame = frame_mem + 2;
 	if (o->native) {
 		struct fqn_cfg nc = {
 			.max_flows = o->max_flows ? o->max_flows : 1u << 18,
@@ -559,7 +563,7 @@ out:
 	ring_buffer__free(rb);
 	free(r.tq.v);
 	free(r.cq.v);
-	free(frame);
+	free(frame_mem);
 	flowqoe__destroy(skel);
 	if (native_open)
 		fqn_close();
