@@ -137,7 +137,7 @@ $(BUILD)/bench/%.tmp.o: bench/%.bpf.c bpf/flowqoe.bpf.c $(BPF_HDRS) $(VMLINUX)
 $(BUILD)/bench/%.skel.h: $(BUILD)/bench/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name bench_$* > $@.tmp && mv $@.tmp $@
 $(BUILD)/bench/datapath: bench/datapath.c bench/bench.h $(BUILD)/bench/empty.skel.h \
-		$(BUILD)/bench/flowbench.skel.h $(BUILD)/libflowqoe.a
+		$(BUILD)/bench/flowbench.skel.h $(BUILD)/bench/atomic.skel.h $(BUILD)/libflowqoe.a
 	$(CC) $(CFLAGS) -I$(BUILD)/bench -o $@ $< $(BUILD)/libflowqoe.a $(LDLIBS)
 bench: $(BUILD)/bench/datapath
 $(BUILD)/bench/windows: bench/windows.c bench/bench.h $(BUILD)/bench/flowbench.skel.h $(BUILD)/bench/winrb.skel.h \

@@ -124,18 +124,21 @@ static __always_inline void fq_cic_dir_add(struct fq_cic_dir *d, const struct fq
  * Global: verified once on its own.  Everything between lock and unlock is
  * inlined (no calls may be made under a BPF spin lock).  The lock makes one
  * packet's update atomic against the other hook's CPU live; replay is
- * single-threaded anyway.
+ * single-threaded anyway.  dir_closed: the packet's direction (bit 0), and
+ * FQ_CIC_CLOSED if the flow is closed with it (FIN both ways, or RST):
+ * a BPF function takes five arguments at most.
  */
-__noinline int fq_cic_update(const struct fq_flow_key *k, struct fq_flow *f,
-			     const struct fq_pkt *p, __u32 dir, __u64 now)
+#define FQ_CIC_CLOSED 2
+__noinline int fq_cic_update(const struct fq_flow_key *k, const struct fq_pkt *p,
+			     __u32 dir_closed, __u64 now, __u64 flow_first_ns)
 {
+	__u32 dir = dir_closed & 1, closed = dir_closed & FQ_CIC_CLOSED;
 	struct fq_flow_key key;
 	struct fq_cic *c;
 	struct fq_cic_dir *d, *o;
 	__u32 zero = 0, pl, pad = 0, ev = FQ_CIC_EV_SEEN;
-	__u8 closed;
 
-	if (!k || !f || !p)
+	if (!k || !p)
 		return 0;
 	/* A global function's pointer argument is plain memory to the
 	 * verifier; kernels before 6.3 accept only stack, packet or map
@@ -155,7 +158,6 @@ __noinline int fq_cic_update(const struct fq_flow_key *k, struct fq_flow *f,
 	pl = p->ip_len > p->hdr_len ? p->ip_len - p->hdr_len : 0;
 	if (p->l2_len && p->frame_len > p->l2_len + p->ip_len)
 		pad = p->frame_len - p->l2_len - p->ip_len;
-	closed = f->fin_seen == 3 || f->rst_seen;
 
 	/* replay runs one BPF_PROG_RUN at a time: no other CPU updates c
 	 * (the verifier knows cfg_replay_clock and keeps one path) */
@@ -209,7 +211,7 @@ __noinline int fq_cic_update(const struct fq_flow_key *k, struct fq_flow *f,
 		if (p->proto == IPPROTO_TCP_ && (p->tcp_flags & 0x01))
 			ev |= FQ_CIC_EV_FIN;
 		fq_cic_ev = ev;
-		fq_cic_first = f->first_ns;
+		fq_cic_first = flow_first_ns;
 		__builtin_memcpy(&fq_cic_key, k, sizeof(fq_cic_key));
 	}
 	return 0;

@@ -130,7 +130,7 @@ struct fq_flow {
 	__u16 pad0;
 	__u32 fin_seen;     /* bit per direction: FIN seen (atomic or: 32-bit) */
 	__u32 frags;        /* non-first fragments attributed to this flow */
-	__u32 pad1;
+	struct bpf_spin_lock lock; /* held by the datapath while it updates the flow */
 };
 
 /*
@@ -167,7 +167,6 @@ struct fq_totals {
 	__u64 untracked;        /* packets of flows the full table could not take */
 	__u64 new_flows;
 	__u64 flow_full;        /* flows refused, each once: table full (fq_refused) */
-	__u64 cas_fail;         /* min/max updates that lost a bounded CAS race */
 };
 
 /* Per-CPU per-IP-protocol counters, FQ_MAP_PROTO is an array of 256. */

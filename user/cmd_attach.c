@@ -492,7 +492,6 @@ json_t *fq_totals_json(const struct fq_totals *t)
 	json_object_set_new(o, "new_flows", json_integer(t->new_flows));
 	json_object_set_new(o, "flow_table_full", json_integer(t->flow_full));
 	json_object_set_new(o, "untracked_packets", json_integer(t->untracked));
-	json_object_set_new(o, "cas_fail", json_integer(t->cas_fail));
 	return o;
 }
 

@@ -733,7 +733,7 @@ static void cmp_flow(struct diff *df, const struct fq_flow *g, const struct fq_f
 static const char *const tot_names[] = {
 	"packets[in]", "packets[out]", "bytes[in]", "bytes[out]", "ip_bytes[in]",
 	"ip_bytes[out]", "ipv4", "ipv6", "non_ip", "parse_errors", "frag_first",
-	"frag_later", "frag_orphan", "untracked", "new_flows", "flow_full", "cas_fail",
+	"frag_later", "frag_orphan", "untracked", "new_flows", "flow_full",
 };
 
 static const struct ether_ent *find_ether(const struct snap *s, uint32_t et)
