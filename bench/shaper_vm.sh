@@ -6,7 +6,7 @@
 # (no sch_fq) picks htb.  Same table, same baselines (tc tbf, wondershaper-
 # style HTB), same link set-up, in the guest.
 # Under TCG emulation the veth link reaches ~30-90 Mbit/s, so the rates stop
-# at 10 Mbit/s by default (SH_RATES overrides, SH_SECS and SH_DIRS too).
+# at 10 Mbit/s by default (SH_RATES overrides, SH_SECS, SH_DIRS and SH_MODE too).
 # BENCH_VM=0 skips it; FQ_VM_KERNELS picks the kernels (default 6.1).
 set -u
 cd "$(dirname "$0")/.."
@@ -24,8 +24,9 @@ trap 'exit 1' INT TERM
 
 # the guest runs every file of FQ_VM_EXTRA as a suite, from the repo root
 mkdir "$tmp/suites"
-printf 'SH_RATES=%q SH_SECS=%q SH_DIRS=%q bash bench/shaper.sh\n' \
-	"${SH_RATES:-0.25 1 2 10}" "${SH_SECS:-3}" "${SH_DIRS:-egress ingress}" >"$tmp/suites/shaper_bench.sh"
+printf 'SH_RATES=%q SH_SECS=%q SH_DIRS=%q SH_MODE=%q bash bench/shaper.sh\n' \
+	"${SH_RATES:-0.25 1 2 10}" "${SH_SECS:-3}" "${SH_DIRS:-egress ingress}" "${SH_MODE:-auto}" \
+	>"$tmp/suites/shaper_bench.sh"
 
 kernels=${FQ_VM_KERNELS:-6.1}
 FQ_VM_KERNELS=$kernels FQ_VM_TIERS=extra FQ_VM_EXTRA="$tmp/suites" FQ_VM_KEEP=1 \

@@ -171,8 +171,14 @@ snapshot() { # everything that must be back to what it was
 	echo "progs: $(progs)"
 }
 check_clean() { # name how
-	local name=$1
-	snapshot >"$SH_TMP/after"
+	local name=$1 i
+	# a detached program is freed after an RCU grace period: bpftool may
+	# list it for a moment after `shape --off` returned
+	for i in $(seq 20); do
+		snapshot >"$SH_TMP/after"
+		diff -q "$SH_TMP/before" "$SH_TMP/after" >/dev/null && break
+		sleep 0.1
+	done
 	if diff -u "$SH_TMP/before" "$SH_TMP/after" >"$SH_TMP/diff"; then
 		echo "ok shaper_cli/cleanup/$name: qdiscs, filters, devices, pins, programs as before"
 	else
@@ -208,6 +214,20 @@ done
 S --rate 3mbit --dir both --mode htb >/dev/null
 A "$FLOWQOE" detach "$SH_IFA" >/dev/null
 check_clean detach
+# --mode auto: htb for ingress alone (edt would drop whole GSO packets),
+# edt for egress where sch_fq exists, htb where it does not
+for dir in ingress egress; do
+	want=htb
+	if [ $dir = egress ] && A tc qdisc add dev "$SH_IFA" root handle 7f2: fq 2>/dev/null; then
+		A tc qdisc del dev "$SH_IFA" root; want=edt
+	fi
+	S --rate 3mbit --dir $dir >/dev/null
+	got=$(S --show --json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["mode"])' 2>/dev/null)
+	[ "$got" = "$want" ] && echo "ok shaper_cli/auto/$dir: auto picked $got" ||
+		echo "not ok shaper_cli/auto/$dir: auto picked '$got', want $want"
+	S --off >/dev/null
+	check_clean auto/$dir
+done
 # a user's clsact with a filter, and a user's root qdisc
 A tc qdisc add dev "$SH_IFA" clsact
 A tc filter add dev "$SH_IFA" ingress prio 7 u32 match u32 0 0
