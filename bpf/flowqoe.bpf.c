@@ -132,6 +132,19 @@ static __always_inline __u32 fq_log2(__u64 v)
  * both side by side (bench/atomic.bpf.c): on this project's Intel host the
  * lock is 1.5x faster on a hot flow, and min/max need no retry loops.
  */
+/* One inter-arrival time into its sum, sum of squares (in us, which keeps
+ * it from overflowing), min and max. */
+static __always_inline void fq_iat_add(__u64 *sum, __u64 *sq, __u64 *min, __u64 *max, __u64 iat,
+				       __u64 us)
+{
+	*sum += iat;
+	*sq += us * us;
+	if (iat < *min)
+		*min = iat;
+	if (iat > *max)
+		*max = iat;
+}
+
 static __always_inline void fq_dir_add(struct fq_dir_stats *d, const struct fq_pkt *p, __u64 now)
 {
 	__u32 size = p->ip_len, bin;
@@ -163,12 +176,7 @@ static __always_inline void fq_dir_add(struct fq_dir_stats *d, const struct fq_p
 		if (bin >= FQ_IAT_BINS)
 			bin = FQ_IAT_BINS - 1;
 		d->iat_hist[bin]++;
-		d->iat_sum += iat;
-		d->iat_sq += us * us; /* us keeps this from overflowing */
-		if (iat < d->iat_min)
-			d->iat_min = iat;
-		if (iat > d->iat_max)
-			d->iat_max = iat;
+		fq_iat_add(&d->iat_sum, &d->iat_sq, &d->iat_min, &d->iat_max, iat, us);
 	}
 
 	if (p->proto == IPPROTO_TCP_ && p->tcp_flags) {
@@ -196,12 +204,7 @@ static __always_inline void fq_flow_add(struct fq_flow *f, const struct fq_pkt *
 	if (prev) {
 		__u64 iat = now > prev ? now - prev : 0, us = iat / 1000;
 
-		f->iat_sum += iat;
-		f->iat_sq += us * us;
-		if (iat < f->iat_min)
-			f->iat_min = iat;
-		if (iat > f->iat_max)
-			f->iat_max = iat;
+		fq_iat_add(&f->iat_sum, &f->iat_sq, &f->iat_min, &f->iat_max, iat, us);
 	}
 	if (p->frag == 2)
 		f->frags++;
