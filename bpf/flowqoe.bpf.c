@@ -122,16 +122,6 @@ static __always_inline __u32 fq_log2(__u64 v)
 	return r;
 }
 
-/*
- * Per-flow statistics are updated under the flow's bpf_spin_lock, with
- * plain instructions.  Ingress XDP and egress tc (and a multi-queue NIC's
- * CPUs) update one flow at once, so every update must exclude the others;
- * the alternative, one atomic instruction per field (lock xadd, xchg for
- * the last-packet time, cmpxchg loops for min/max), costs ~15 locked
- * instructions a packet where the lock costs one.  `make bench` measures
- * both side by side (bench/atomic.bpf.c): on this project's Intel host the
- * lock is 1.5x faster on a hot flow, and min/max need no retry loops.
- */
 /* One inter-arrival time into its sum, sum of squares (in us, which keeps
  * it from overflowing), min and max. */
 static __always_inline void fq_iat_add(__u64 *sum, __u64 *sq, __u64 *min, __u64 *max, __u64 iat,
@@ -145,6 +135,16 @@ static __always_inline void fq_iat_add(__u64 *sum, __u64 *sq, __u64 *min, __u64 
 		*max = iat;
 }
 
+/*
+ * Per-flow statistics are updated under the flow's bpf_spin_lock, with
+ * plain instructions.  Ingress XDP and egress tc (and a multi-queue NIC's
+ * CPUs) update one flow at once, so every update must exclude the others;
+ * the alternative, one atomic instruction per field (lock xadd, xchg for
+ * the last-packet time, cmpxchg loops for min/max), costs ~15 locked
+ * instructions a packet where the lock costs one.  `make bench` measures
+ * both side by side (bench/atomic.bpf.c): on this project's Intel host the
+ * lock is 1.5x faster on a hot flow, and min/max need no retry loops.
+ */
 static __always_inline void fq_dir_add(struct fq_dir_stats *d, const struct fq_pkt *p, __u64 now)
 {
 	__u32 size = p->ip_len, bin;
@@ -236,6 +236,10 @@ static __always_inline int fq_key_swap(const __u8 *a, __u16 pa, const __u8 *b, _
 
 #include "cic_kern.h"
 
+/*
+ * Global (not inlined): verified once, on its own, instead of once per path
+ * through the parser, which would explore parse paths x update paths.
+ */
 __noinline int fq_flow_update(const struct fq_pkt *p, __u64 now)
 {
 	struct fq_flow_key key = {};

@@ -148,6 +148,26 @@ static int race(int prog_fd, const struct pb_frame *fa, const struct pb_frame *f
 	return 0;
 }
 
+/* Race fa and fb on the two CPUs, then read the flow 10.9.0.1:sport <->
+ * 10.9.0.2:443 into v, with fwd/bwd its directions as seen from 10.9.0.1.
+ * -1: BPF_PROG_RUN failed; 0: no such flow; 1: found. */
+static int race_flow(const char *name, int prog_fd, int map_fd, const struct pb_frame *fa,
+		     const struct pb_frame *fb, const int *cpus, uint16_t sport, struct fq_flow *v,
+		     const struct fq_dir_stats **fwd, const struct fq_dir_stats **bwd)
+{
+	int err = race(prog_fd, fa, fb, cpus[0], cpus[1]);
+	uint8_t lo_is_a;
+
+	if (!TL_CHECK(name, !err, "BPF_PROG_RUN: %s", strerror(-err)))
+		return -1;
+	if (!TL_CHECK(name, !flow_of(map_fd, "10.9.0.1", "10.9.0.2", sport, 443, v, &lo_is_a),
+		      "flow not found"))
+		return 0;
+	*fwd = &v->dir[lo_is_a ? 0 : 1];
+	*bwd = &v->dir[lo_is_a ? 1 : 0];
+	return 1;
+}
+
 int main(void)
 {
 	const uint64_t n = (uint64_t)REPEAT * ROUNDS;
@@ -155,8 +175,8 @@ int main(void)
 	struct flowqoe *skel = NULL;
 	struct bpf_map *m;
 	struct fq_flow v;
-	int cpus[2], nc = 0, err, fd;
-	uint8_t lo_is_a;
+	const struct fq_dir_stats *a, *b;
+	int cpus[2], nc = 0, err, fd, prog;
 	cpu_set_t set;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -200,12 +220,11 @@ int main(void)
 	}
 	fd = bpf_map__fd(skel->maps.fq_flows);
 
-	err = race(bpf_program__fd(skel->progs.fq_xdp), &fwd, &rev, cpus[0], cpus[1]);
-	if (!TL_CHECK("concurrent: both directions", !err, "BPF_PROG_RUN: %s", strerror(-err)))
+	prog = bpf_program__fd(skel->progs.fq_xdp);
+	err = race_flow("concurrent: both directions", prog, fd, &fwd, &rev, cpus, 40000, &v, &a, &b);
+	if (err < 0)
 		goto out;
-	if (TL_CHECK("concurrent: both directions", !flow_of(fd, "10.9.0.1", "10.9.0.2", 40000, 443,
-							      &v, &lo_is_a), "flow not found")) {
-		const struct fq_dir_stats *a = &v.dir[lo_is_a ? 0 : 1], *b = &v.dir[lo_is_a ? 1 : 0];
+	if (err) {
 		int before = tl_failed;
 
 		check_dir("concurrent: both directions, forward", a, n, 20 + 20 + 100, 40, 0x18);
@@ -216,12 +235,10 @@ int main(void)
 			TL_OK("concurrent: both directions, every count exact");
 	}
 
-	err = race(bpf_program__fd(skel->progs.fq_xdp), &same, &same, cpus[0], cpus[1]);
-	if (!TL_CHECK("concurrent: one direction", !err, "BPF_PROG_RUN: %s", strerror(-err)))
+	err = race_flow("concurrent: one direction", prog, fd, &same, &same, cpus, 40001, &v, &a, &b);
+	if (err < 0)
 		goto out;
-	if (TL_CHECK("concurrent: one direction", !flow_of(fd, "10.9.0.1", "10.9.0.2", 40001, 443,
-							    &v, &lo_is_a), "flow not found")) {
-		const struct fq_dir_stats *a = &v.dir[lo_is_a ? 0 : 1], *b = &v.dir[lo_is_a ? 1 : 0];
+	if (err) {
 		int before = tl_failed;
 
 		check_dir("concurrent: one direction", a, 2 * n, 20 + 20 + 1000, 40, 0x10);
